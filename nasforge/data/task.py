@@ -1,0 +1,49 @@
+"""The :class:`Task`: train / valid / test splits of a classification problem, as NumPy arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """A supervised classification task.
+
+    ``x_*`` arrays have shape ``(N, *input_shape)`` (float32); ``y_*`` are int64 labels in
+    ``[0, num_classes)``. ``input_shape`` is ``(C, L)`` for signals, ``(C, H, W)`` for images and
+    ``(F,)`` for tabular data. The test split is for reporting only: it never selects.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.x_train.shape[1:])
+
+    @property
+    def input_kind(self) -> str:
+        """``"tabular"``, ``"1d"`` or ``"2d"`` from the rank of ``input_shape``."""
+        return {1: "tabular", 2: "1d", 3: "2d"}[len(self.input_shape)]
+
+    def describe(self) -> dict[str, Any]:
+        """Task descriptor recorded with a study (meta-learning uses it)."""
+        return {
+            "name": self.name,
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes,
+            "n_train": len(self.y_train),
+            "n_valid": len(self.y_valid),
+            "n_test": len(self.y_test),
+            **{k: v for k, v in self.meta.items() if isinstance(v, (str, int, float, bool))},
+        }

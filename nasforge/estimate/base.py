@@ -1,0 +1,69 @@
+"""The :class:`Evaluator` contract: score one architecture at one budget.
+
+``evaluate`` returns a flat dict of metrics (``valid_acc`` for selection, ``test_acc`` for reporting
+only, cost metrics such as ``params``, ``flops``, ``latency_ms``, ``train_seconds``). Along the way it
+calls ``reporter.report(step, metrics)``; a reporter may answer "stop" (a scheduler pruning the trial),
+after which the evaluator returns early with the metrics it has. A failure with a known cause raises
+:class:`nasforge.errors.EvaluationError` with a reason (``non_finite``, ...); anything else is an
+exception the executor records as FAILED with its traceback.
+
+Evaluators must be picklable (they are sent to worker processes once) and deterministic under the
+seed passed in the :class:`EvalContext`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from nasforge.space.architecture import Architecture
+
+
+class Reporter:
+    """Receives intermediate metrics; :meth:`report` returns ``False`` to ask the evaluator to stop."""
+
+    def report(self, step: float, metrics: dict[str, float]) -> bool:
+        return True
+
+
+class NullReporter(Reporter):
+    """Accepts every report and never stops the evaluation."""
+
+
+@dataclass
+class EvalContext:
+    """Per-trial context an executor passes to the evaluator."""
+
+    trial_number: int = 0
+    seed: int = 0
+    budget: float | None = None
+    device: str = "cpu"
+    checkpoint_dir: str | None = None  # where to leave a checkpoint (weights) if the evaluator can
+    parent_checkpoint: str | None = None  # weights to continue from (promotion, inheritance)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Evaluator(ABC):
+    """Base class of performance estimators."""
+
+    name: ClassVar[str] = ""
+    #: the objective the evaluator's metrics support by default
+    default_objective: ClassVar[str] = "valid_acc"
+
+    @abstractmethod
+    def evaluate(
+        self, architecture: Architecture, context: EvalContext, reporter: Reporter | None = None
+    ) -> dict[str, Any]:
+        """Train/look up ``architecture`` at ``context.budget`` and return its metrics."""
+
+    def prepare(self) -> None:
+        """Load heavy state (data, tables) once per process before the first ``evaluate``."""
+
+    def to_config(self) -> dict[str, Any]:
+        """JSON-serialisable description (recorded with the study)."""
+        return {"name": self.name}
+
+    def describe_task(self) -> dict[str, Any]:
+        """Task descriptor recorded with the study (name, shape, size, classes)."""
+        return {}

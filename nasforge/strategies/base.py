@@ -1,0 +1,141 @@
+"""The :class:`Strategy` contract: ask/tell, seeded, replayable.
+
+A strategy owns no threads, processes or store. Its state is a function of the trials told so far:
+on resume the study re-tells the stored history (completion order) and the next ``ask`` is the one
+the original run would have made. To make that hold, the random generator a proposal uses is derived
+from ``(seed, trials told, asks pending)`` at every ask, never carried over.
+
+Subclasses implement :meth:`propose` (and usually :meth:`observe`). The base class
+- keeps ``self.history`` (told trials, completion order) and the pending candidates,
+- never returns a pending or already-evaluated architecture (same canonical hash) unless the space
+  is exhausted: proposals that collide are retried, then replaced by fresh random samples.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nasforge.errors import ConfigError
+from nasforge.space.architecture import Architecture
+from nasforge.space.base import SearchSpace
+from nasforge.study.trial import Candidate, Trial, TrialState
+
+_MAX_RETRIES = 50
+
+
+class Strategy(ABC):
+    """Base class of every black-box search strategy.
+
+    Constructors only store keyword parameters (``self.params``); :meth:`setup` binds the space and
+    seed and is called by the study before the first ``ask``/``tell``.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, **params: Any) -> None:
+        self.params: dict[str, Any] = dict(params)
+        self.space: SearchSpace | None = None
+        self.seed: int = 0
+        self.history: list[Trial] = []
+        self.pending: dict[str, Candidate] = {}
+        self.evaluated: set[str] = set()
+        self.rng: np.random.Generator = np.random.default_rng(0)
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def setup(self, space: SearchSpace, seed: int = 0) -> Strategy:
+        """Bind the search space and the seed; resets all state. Returns ``self``."""
+        if not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+        self.space = space
+        self.seed = int(seed)
+        self.history = []
+        self.pending = {}
+        self.evaluated = set()
+        self.rng = np.random.default_rng([self.seed, 0, 0])
+        self.on_setup()
+        return self
+
+    def on_setup(self) -> None:
+        """Hook for subclasses: build state that depends on the space."""
+
+    # -- ask / tell ---------------------------------------------------------------------------
+    def ask(self) -> Candidate:
+        """The next candidate; never a pending or evaluated architecture unless exhausted."""
+        space = self._space()
+        self.rng = np.random.default_rng([self.seed, len(self.history), len(self.pending)])
+        candidate = None
+        for _ in range(_MAX_RETRIES):
+            proposal = self.propose()
+            if not self._known(proposal.architecture):
+                candidate = proposal
+                break
+        if candidate is None:
+            for _ in range(_MAX_RETRIES * 4):
+                proposal = Candidate(space.sample(self.rng))
+                if not self._known(proposal.architecture):
+                    candidate = proposal
+                    break
+        if candidate is None:  # space (nearly) exhausted: allow a repeat
+            candidate = self.propose()
+        self.pending[self._key(candidate.architecture)] = candidate
+        return candidate
+
+    def tell(self, trial: Trial) -> None:
+        """Record a finished trial (COMPLETE, FAILED or PRUNED)."""
+        key = self._key(trial.architecture)
+        self.pending.pop(key, None)
+        self.evaluated.add(key)
+        self.history.append(trial)
+        self.observe(trial)
+
+    def forget(self, candidate: Candidate) -> None:
+        """Drop a pending candidate that will never be told (cancelled, to be re-run)."""
+        self.pending.pop(self._key(candidate.architecture), None)
+
+    @abstractmethod
+    def propose(self) -> Candidate:
+        """A proposal using ``self.rng``; duplicates are filtered by :meth:`ask`."""
+
+    def observe(self, trial: Trial) -> None:
+        """Update internal state with a told trial (default: nothing beyond ``history``)."""
+
+    # -- helpers ------------------------------------------------------------------------------
+    @property
+    def completed(self) -> list[Trial]:
+        """Told trials that are COMPLETE with a value, in completion order."""
+        return [t for t in self.history if t.state is TrialState.COMPLETE and t.value is not None]
+
+    def best(self) -> Trial | None:
+        """Best completed trial told so far (highest value)."""
+        done = self.completed
+        return max(done, key=lambda t: t.value) if done else None  # type: ignore[arg-type,return-value]
+
+    def _space(self) -> SearchSpace:
+        if self.space is None:
+            raise ConfigError(f"strategy {self.name!r}: call setup(space, seed) before ask()")
+        return self.space
+
+    def _key(self, arch: Architecture) -> str:
+        return self._space().canonical_hash(arch)
+
+    def _known(self, arch: Architecture) -> bool:
+        key = self._key(arch)
+        return key in self.pending or key in self.evaluated
+
+    def to_config(self) -> dict[str, Any]:
+        """``{"name": ..., **params}``; JSON-serialisable."""
+        return {"name": self.name, **self.params}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({args})"
+
+
+def positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    """Validate an integer parameter ``>= minimum``; raises :class:`ConfigError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)

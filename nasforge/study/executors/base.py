@@ -1,0 +1,81 @@
+"""The :class:`Executor` contract: *where* trials run. The study (driver) stays the only writer.
+
+The driver calls ``start(evaluator, ...)`` once, then ``submit(job)`` up to ``capacity`` jobs, and
+``wait(timeout)`` to collect finished :class:`JobResult` s (in completion order). Executors never
+touch the store or the strategy; they send the evaluator (and its task data) to each worker once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from nasforge.estimate.base import EvalContext, Evaluator
+from nasforge.space.architecture import Architecture
+
+
+@dataclass
+class Job:
+    """One trial to run."""
+
+    trial_number: int
+    architecture: Architecture
+    context: EvalContext
+
+
+@dataclass
+class JobResult:
+    """Outcome of one job. ``status`` is ``"ok"``, ``"failed"`` or ``"pruned"``.
+
+    ``reason`` is a short machine word for failures (``exception``, ``non_finite``, ``worker_lost``,
+    ``timeout``, ...). ``intermediate`` are the ``(step, metrics)`` reports in order.
+    """
+
+    trial_number: int
+    status: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    traceback: str | None = None
+    started_at: float | None = None
+    completed_at: float | None = None
+    intermediate: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    checkpoint: str | None = None
+
+
+class Executor(ABC):
+    """Base class of executors (serial, process, ray)."""
+
+    name: ClassVar[str] = ""
+
+    @abstractmethod
+    def start(self, evaluator: Evaluator) -> None:
+        """Start workers and ship the evaluator (with its data) to each, once."""
+
+    @property
+    @abstractmethod
+    def capacity(self) -> int:
+        """How many jobs can run at once."""
+
+    @abstractmethod
+    def submit(self, job: Job) -> None:
+        """Queue ``job``; must not block while fewer than ``capacity`` jobs are in flight."""
+
+    @abstractmethod
+    def wait(self, timeout: float | None = None) -> list[JobResult]:
+        """Block until at least one job finished (or ``timeout``), return the finished ones."""
+
+    @property
+    @abstractmethod
+    def in_flight(self) -> int:
+        """Number of submitted jobs not yet returned by :meth:`wait`."""
+
+    @abstractmethod
+    def shutdown(self, cancel: bool = True) -> None:
+        """Stop workers; with ``cancel`` running jobs are abandoned."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown(cancel=True)
