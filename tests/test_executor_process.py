@@ -1,0 +1,152 @@
+"""ProcessExecutor: spawned workers, evaluator shipped once, faults mapped to reasons, clean shutdown."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from executor_fakes import FakeEvaluator, arch
+
+from nasforge.errors import ConfigError, EvaluationError
+from nasforge.estimate.base import EvalContext
+from nasforge.study.executors import create
+from nasforge.study.executors.base import Job, JobResult
+from nasforge.study.executors.process import ProcessExecutor
+
+
+def job(n: int, mode: str = "ok", t: float = 0.0, x: int | None = None) -> Job:
+    return Job(n, arch(mode, n if x is None else x, t), EvalContext(trial_number=n, seed=100 + n))
+
+
+def collect(executor: ProcessExecutor, n: int, limit: float = 60.0) -> dict[int, JobResult]:
+    out: dict[int, JobResult] = {}
+    deadline = time.monotonic() + limit
+    while len(out) < n and time.monotonic() < deadline:
+        for result in executor.wait(timeout=1.0):
+            out[result.trial_number] = result
+    assert len(out) == n, f"only {len(out)} of {n} results arrived"
+    return out
+
+
+def gone(pid: int, within: float = 5.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not os.path.exists(f"/proc/{pid}"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="module")
+def executor():
+    ex = create("process", workers=2, trial_timeout=4.0, threads=1)
+    ex.start(FakeEvaluator(payload_size=1_000_000))
+    yield ex
+    ex.shutdown(cancel=True)
+
+
+def test_jobs_run_on_both_workers_and_evaluator_is_shipped_once(executor):
+    assert executor.capacity == 2 and len(executor.pids) == 2
+    for n in range(6):
+        executor.submit(job(n, t=0.2))
+    assert executor.in_flight == 6  # more than capacity is queued, never refused
+    results = collect(executor, 6)
+    assert executor.in_flight == 0
+    assert all(r.status == "ok" for r in results.values())
+    assert {r.metrics["pid"] for r in results.values()} == set(executor.pids)
+    # each worker unpickled the evaluator (and ran prepare) exactly once, not per trial
+    assert {r.metrics["loads"] for r in results.values()} == {1}
+    assert {r.metrics["prepared"] for r in results.values()} == {1}
+    assert results[3].metrics["seed"] == 103 and results[3].metrics["valid_acc"] == pytest.approx(0.3)
+    assert [step for step, _ in results[0].intermediate] == [1.0, 2.0]
+    assert results[0].started_at <= results[0].completed_at
+
+
+def test_exception_and_non_finite_are_failures_and_the_worker_survives(executor):
+    pids = set(executor.pids)
+    executor.submit(job(10, "raise"))
+    executor.submit(job(11, "nan"))
+    executor.submit(job(12, "nan_metric"))
+    executor.submit(job(13))
+    results = collect(executor, 4)
+    assert (results[10].status, results[10].reason) == ("failed", "exception")
+    assert "ValueError: boom 10" in results[10].traceback
+    assert (results[11].status, results[11].reason) == ("failed", "non_finite")
+    assert (results[12].status, results[12].reason) == ("failed", "non_finite")
+    assert results[13].status == "ok"
+    assert set(executor.pids) == pids
+
+
+def test_killed_worker_is_lost_and_replaced_without_touching_the_other(executor):
+    old = set(executor.pids)
+    executor.submit(job(20, "ok", t=1.0))
+    executor.submit(job(21, "kill"))
+    results = collect(executor, 2)
+    assert (results[21].status, results[21].reason) == ("failed", "worker_lost")
+    assert [step for step, _ in results[21].intermediate] == [1.0]  # streamed before it died
+    assert results[20].status == "ok"
+    executor.submit(job(22))
+    executor.submit(job(23, t=0.3))
+    again = collect(executor, 2)
+    assert all(r.status == "ok" for r in again.values())
+    assert len(executor.pids) == 2 and set(executor.pids) != old
+    assert {r.metrics["loads"] for r in again.values()} == {1}
+
+
+def test_timeout_kills_the_worker_and_frees_the_slot(executor):
+    executor.submit(job(30, "hang"))
+    t0 = time.monotonic()
+    hung_pids = set(executor.pids)
+    results = collect(executor, 1)
+    elapsed = time.monotonic() - t0
+    assert (results[30].status, results[30].reason) == ("failed", "timeout")
+    assert 3.5 < elapsed < 30
+    assert "trial_timeout" in results[30].traceback
+    executor.submit(job(31))
+    executor.submit(job(32))
+    assert all(r.status == "ok" for r in collect(executor, 2).values())
+    assert len(hung_pids - set(executor.pids)) == 1  # exactly the hung worker was replaced
+
+
+def test_shutdown_cancel_is_prompt_and_leaves_no_process():
+    ex = ProcessExecutor(workers=1)
+    ex.start(FakeEvaluator())
+    pids = ex.pids
+    ex.submit(job(40, "hang"))
+    assert ex.wait(timeout=0.3) == []
+    t0 = time.monotonic()
+    ex.shutdown(cancel=True)
+    assert time.monotonic() - t0 < 5
+    assert all(gone(pid) for pid in pids)
+    assert ex.in_flight == 0 and ex.wait(timeout=0) == []
+    ex.shutdown(cancel=True)  # idempotent
+
+
+class _Unpicklable(FakeEvaluator):
+    def __reduce__(self):
+        raise TypeError("cannot pickle this evaluator")
+
+
+class _BadPrepare(FakeEvaluator):
+    def prepare(self) -> None:
+        raise FileNotFoundError("task data missing")
+
+
+def test_bad_configuration_fails_early_with_typed_errors():
+    with pytest.raises(ConfigError, match="workers must be an integer >= 1"):
+        ProcessExecutor(workers=0).start(FakeEvaluator())
+    with pytest.raises(ConfigError, match="trial_timeout"):
+        ProcessExecutor(workers=1, trial_timeout=-1).start(FakeEvaluator())
+    with pytest.raises(ConfigError, match="picklable"):
+        ProcessExecutor(workers=1).start(_Unpicklable())
+    with pytest.raises(ConfigError, match="before start"):
+        ProcessExecutor(workers=1).submit(job(0))
+
+
+def test_prepare_failure_is_reported_at_start():
+    ex = ProcessExecutor(workers=1)
+    with pytest.raises(EvaluationError, match="task data missing") as info:
+        ex.start(_BadPrepare())
+    assert info.value.reason == "worker_init"
+    assert ex.pids == []
