@@ -36,6 +36,7 @@ from nasforge.estimate.base import Evaluator
 from nasforge.study.executors.base import Executor, Job, JobResult
 from nasforge.study.executors.worker import (
     CollectingReporter,
+    check_executor_params,
     failed_result,
     init_worker_process,
     run_job,
@@ -161,17 +162,7 @@ class ProcessExecutor(Executor):
                     raise EvaluationError("worker_init", f"a worker exited with code {code} while starting")
 
     def _check_params(self) -> None:
-        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
-            raise ConfigError(f"workers must be an integer >= 1, got {self.workers!r}")
-        if self.trial_timeout is not None and (
-            isinstance(self.trial_timeout, bool) or not isinstance(self.trial_timeout, (int, float))
-            or not self.trial_timeout > 0
-        ):
-            raise ConfigError(
-                f"trial_timeout must be a number of seconds > 0 or None, got {self.trial_timeout!r}"
-            )
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
-            raise ConfigError(f"threads must be an integer >= 1 or None, got {self.threads!r}")
+        check_executor_params(self.workers, self.trial_timeout, self.threads)
 
     def _spawn(self, slot: _Slot) -> None:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)

@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from nasforge.errors import EvaluationError
+from nasforge.errors import ConfigError, EvaluationError
 from nasforge.estimate.base import Evaluator, Reporter
 from nasforge.study.executors.base import Job, JobResult
 
@@ -121,6 +121,20 @@ def failed_result(job_number: int, reason: str, message: str, started_at: float 
         completed_at=time.time(),
         intermediate=list(intermediate or []),
     )
+
+
+def check_executor_params(workers: Any, trial_timeout: Any, threads: Any) -> None:
+    """Validate the parameters every parallel executor shares; raises :class:`ConfigError`."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
+    if trial_timeout is not None and (
+        isinstance(trial_timeout, bool)
+        or not isinstance(trial_timeout, (int, float))
+        or not trial_timeout > 0
+    ):
+        raise ConfigError(f"trial_timeout must be a number of seconds > 0 or None, got {trial_timeout!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ConfigError(f"threads must be an integer >= 1 or None, got {threads!r}")
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,100 @@
+"""RayExecutor on a local Ray cluster (one ``ray.init`` for the module): results and fault reasons."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+import executor_fakes  # noqa: E402
+from executor_fakes import FakeEvaluator, arch  # noqa: E402
+
+from nasforge.errors import ConfigError  # noqa: E402
+from nasforge.estimate.base import EvalContext  # noqa: E402
+from nasforge.study.executors import create  # noqa: E402
+from nasforge.study.executors.base import Job, JobResult  # noqa: E402
+from nasforge.study.executors.ray import RayExecutor  # noqa: E402
+
+
+def job(n: int, mode: str = "ok", t: float = 0.0) -> Job:
+    return Job(n, arch(mode, n, t), EvalContext(trial_number=n, seed=100 + n))
+
+
+def collect(executor: RayExecutor, n: int, limit: float = 90.0) -> dict[int, JobResult]:
+    out: dict[int, JobResult] = {}
+    deadline = time.monotonic() + limit
+    while len(out) < n and time.monotonic() < deadline:
+        for result in executor.wait(timeout=1.0):
+            out[result.trial_number] = result
+    assert len(out) == n, f"only {len(out)} of {n} results arrived"
+    return out
+
+
+@pytest.fixture(scope="module")
+def executor():
+    # the tests directory is not on the Ray workers' path: ship the fakes by value
+    ray.cloudpickle.register_pickle_by_value(executor_fakes)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    ex = create("ray", workers=2, trial_timeout=5.0)
+    ex.start(FakeEvaluator(payload_size=1_000_000))
+    yield ex
+    ex.shutdown(cancel=True)
+    assert ray.is_initialized()  # the executor leaves an instance it did not start running
+    ray.shutdown()
+    ray.cloudpickle.unregister_pickle_by_value(executor_fakes)
+
+
+def test_jobs_run_on_two_actors_with_the_evaluator_shipped_once(executor):
+    assert executor.capacity == 2 and len(executor.pids) == 2
+    for n in range(4):
+        executor.submit(job(n, t=0.2))
+    assert executor.in_flight == 4
+    results = collect(executor, 4)
+    assert executor.in_flight == 0
+    assert all(r.status == "ok" for r in results.values())
+    assert {r.metrics["pid"] for r in results.values()} == set(executor.pids)
+    assert {r.metrics["loads"] for r in results.values()} == {1}
+    assert {r.metrics["prepared"] for r in results.values()} == {1}
+    assert results[2].metrics["seed"] == 102
+    assert [step for step, _ in results[0].intermediate] == [1.0, 2.0]
+
+
+def test_exception_and_non_finite_are_failures(executor):
+    executor.submit(job(10, "raise"))
+    executor.submit(job(11, "nan"))
+    results = collect(executor, 2)
+    assert (results[10].status, results[10].reason) == ("failed", "exception")
+    assert "ValueError: boom 10" in results[10].traceback
+    assert (results[11].status, results[11].reason) == ("failed", "non_finite")
+
+
+def test_killed_actor_is_lost_and_replaced(executor):
+    executor.submit(job(20, "kill"))
+    executor.submit(job(21, t=0.5))
+    results = collect(executor, 2)
+    assert (results[20].status, results[20].reason) == ("failed", "worker_lost")
+    assert results[21].status == "ok"
+    executor.submit(job(22))
+    executor.submit(job(23))
+    assert all(r.status == "ok" for r in collect(executor, 2).values())
+
+
+def test_timeout_kills_the_actor_and_frees_the_slot(executor):
+    executor.submit(job(30, "hang"))
+    results = collect(executor, 1)
+    assert (results[30].status, results[30].reason) == ("failed", "timeout")
+    executor.submit(job(31))
+    executor.submit(job(32))
+    assert all(r.status == "ok" for r in collect(executor, 2).values())
+
+
+def test_bad_parameters_fail_before_ray_starts():
+    with pytest.raises(ConfigError, match="workers must be"):
+        RayExecutor(workers=0).start(FakeEvaluator())
+    with pytest.raises(ConfigError, match="address must be"):
+        RayExecutor(workers=1, address="").start(FakeEvaluator())
+    with pytest.raises(ConfigError, match="before start"):
+        RayExecutor(workers=1).submit(job(0))
