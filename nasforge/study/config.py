@@ -1,0 +1,109 @@
+"""A study's stored config: build it, compare it (resume refuses on a difference), rebuild its parts.
+
+The config is JSON: ``space``, ``strategy`` and ``evaluator`` (each ``{"name": ..., **params}``),
+``objective``, ``direction``, ``seed`` and ``task`` (the evaluator's task descriptor). Budgets
+(``n_trials``, ``timeout``) and where trials run (``workers``, ``executor``) are not part of it: a
+study may be resumed with more trials or on another executor.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nasforge.errors import NasforgeError, StoreError
+
+#: keys that may differ between runs of one study (where, not what)
+IGNORED_KEYS = frozenset({"evaluator.device", "evaluator.threads", "nasforge_version"})
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, sub in value.items():
+            out.update(_flatten(sub, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}
+
+
+def normalise(config: dict[str, Any]) -> dict[str, Any]:
+    """The config as it reads back from JSON (tuples become lists, ...)."""
+    from nasforge.study.store import dumps
+
+    return json.loads(dumps(config))
+
+
+def config_diff(stored: dict[str, Any], given: dict[str, Any]) -> list[str]:
+    """Human-readable differences ``key: stored X, given Y`` (ignoring :data:`IGNORED_KEYS`)."""
+    a, b = _flatten(normalise(stored)), _flatten(normalise(given))
+    lines = []
+    for key in sorted(set(a) | set(b)):
+        if key in IGNORED_KEYS:
+            continue
+        if a.get(key, "<absent>") != b.get(key, "<absent>"):
+            lines.append(f"{key}: stored {a.get(key, '<absent>')!r}, given {b.get(key, '<absent>')!r}")
+    return lines
+
+
+def check_same(name: str, stored: dict[str, Any], given: dict[str, Any]) -> None:
+    """Raise :class:`StoreError` showing the difference if ``given`` differs from ``stored``."""
+    diff = config_diff(stored, given)
+    if diff:
+        raise StoreError(
+            f"study {name!r} exists with a different config ({'; '.join(diff)}); resume it with its "
+            "stored settings (`nasforge resume NAME`) or choose a new --name"
+        )
+
+
+def space_from_config(config: dict[str, Any]) -> Any:
+    from nasforge.space import SearchSpace
+
+    return _rebuild("space", config, SearchSpace.from_config)
+
+
+def strategy_from_config(config: dict[str, Any]) -> Any:
+    from nasforge import strategies
+
+    def make(cfg: dict[str, Any]) -> Any:
+        params = dict(cfg)
+        return strategies.create(params.pop("name"), **params)
+
+    return _rebuild("strategy", config, make)
+
+
+def evaluator_from_config(config: dict[str, Any]) -> Any:
+    """Rebuild an evaluator from its config through the evaluator registry.
+
+    A class with a ``from_config`` classmethod is rebuilt with it; otherwise it is called with the
+    stored parameters, a ``task`` parameter given by name being loaded with ``nasforge.data.load``.
+    """
+
+    def make(cfg: dict[str, Any]) -> Any:
+        from nasforge.estimate.registry import EVALUATORS
+
+        params = dict(cfg)
+        cls = EVALUATORS.get(params.pop("name"))
+        if hasattr(cls, "from_config"):
+            return cls.from_config(dict(cfg))
+        if isinstance(params.get("task"), str):
+            from nasforge import data
+
+            params["task"] = data.load(params["task"])
+        return cls(**params)
+
+    return _rebuild("evaluator", config, make)
+
+
+def _rebuild(kind: str, config: dict[str, Any], make: Any) -> Any:
+    part = config.get(kind)
+    if not isinstance(part, dict) or "name" not in part:
+        raise StoreError(f"the stored study config has no valid {kind!r} entry (got {part!r})")
+    try:
+        return make(part)
+    except NasforgeError as exc:
+        raise StoreError(f"cannot rebuild the stored {kind} {part!r}: {exc}") from exc
+    except (TypeError, ValueError, ImportError) as exc:
+        raise StoreError(
+            f"cannot rebuild the stored {kind} {part!r} ({type(exc).__name__}: {exc}); "
+            f"pass {kind}=... explicitly"
+        ) from exc

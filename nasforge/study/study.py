@@ -1,0 +1,507 @@
+"""The study driver: ask the strategy, run candidates on an executor, write every trial to the store.
+
+Semantics (see also :mod:`nasforge.study.store`):
+
+* **Asynchronous.** Whenever the executor has a free slot the driver asks the strategy and submits;
+  on each result it writes the trial (one transaction), then tells the strategy.
+* **Budget.** ``n_trials`` counts the trials of the whole study, so a resumed study continues to the
+  same total. ``timeout`` (seconds, per ``optimize`` call) stops submitting new trials; trials in
+  flight finish.
+* **Values.** A trial's value is the objective metric, negated if the study minimises it. A missing or
+  non-finite objective fails the trial (``missing_objective`` / ``non_finite``).
+* **Failures** are stored with their reason and traceback and told to the strategy.
+  ``max_consecutive_failures`` failures in a row raise :class:`~nasforge.errors.StudyAborted` with
+  a summary of reasons.
+* **Re-queues.** A ``worker_lost`` trial is stored FAILED and its candidate re-run under a **new trial
+  number** (``info["retry_of"]`` names the lost one) up to ``retries`` times; the lost trial is not
+  told to the strategy and does not count in the budget. Trials cut short by Ctrl-C (``interrupted``),
+  an abort (``aborted``) or a dead driver (``driver_lost``, found on resume) are re-queued the same way.
+* **Resume is replay.** ``optimize`` first fails RUNNING trials left by a dead driver, re-tells the
+  stored history to a freshly set-up strategy in completion order, then continues.
+* **One driver.** A lease row keeps a second driver off a running study (:mod:`nasforge.study.lease`).
+* **Seeds.** Trial ``n`` of a study with seed ``s`` is evaluated with ``derive_seed(s, n)``.
+* **Checkpoints.** Each trial gets ``<store stem>_artifacts/<study>/<number>/`` as
+  ``EvalContext.checkpoint_dir``; the path the evaluator reports is stored in ``trial.checkpoint``.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasforge.errors import ConfigError, StudyAborted
+from nasforge.estimate.base import EvalContext, Evaluator
+from nasforge.space.base import SearchSpace
+from nasforge.strategies.base import Strategy
+from nasforge.study import config as cfg
+from nasforge.study.executors.base import Executor, Job, JobResult
+from nasforge.study.lease import DriverLease
+from nasforge.study.progress import Progress, RichProgress
+from nasforge.study.store import Store, StudyRecord
+from nasforge.study.trial import Candidate, Trial, TrialState
+
+#: failure reasons after which the candidate is re-run (transport failures, not the candidate's fault)
+REQUEUE_REASONS = ("worker_lost",)
+#: keys the store adds to ``Trial.info``; dropped from a re-run candidate's info
+_RECORD_KEYS = frozenset({"attempt", "seed", "requeued", "retry_of", "seq"})
+
+
+def derive_seed(study_seed: int, number: int) -> int:
+    """The evaluation seed of trial ``number`` (a 31-bit int from ``SeedSequence([seed, number])``)."""
+    return int(np.random.SeedSequence([int(study_seed), int(number)]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+@dataclass
+class _Pending:
+    candidate: Candidate
+    attempt: int = 1
+    retry_of: int | None = None
+
+
+def _check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        extra = " (or None for no limit)" if allow_none else ""
+        raise ConfigError(f"{name} must be an integer >= {minimum}{extra}, got {value!r}")
+
+
+def _check_seconds(name: str, value: Any) -> None:
+    if value is None:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ConfigError(f"{name} must be a positive number of seconds (or None), got {value!r}")
+
+
+class Study:
+    """A named search stored in a SQLite file. Build with :meth:`create` or :meth:`load`."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        record: StudyRecord,
+        space: SearchSpace,
+        strategy: Strategy,
+        evaluator: Evaluator | None,
+    ) -> None:
+        self.store = store
+        self.record = record
+        self.space = space
+        self.strategy = strategy
+        self.evaluator = evaluator
+        self.interrupted = False
+        strategy.setup(space, self.seed)
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        *,
+        store: str | os.PathLike[str] | Store,
+        name: str,
+        space: SearchSpace,
+        strategy: Strategy,
+        evaluator: Evaluator,
+        seed: int = 0,
+        objective: str | None = None,
+        direction: str = "maximize",
+        load_if_exists: bool = False,
+    ) -> Study:
+        """Create study ``name`` in ``store``.
+
+        With ``load_if_exists`` an existing study of the same name is loaded if its stored config
+        equals this one, and refused with the difference otherwise (what ``nasforge search`` does).
+        """
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise ConfigError(f"study name must be a non-empty string (<= 200 chars), got {name!r}")
+        if not isinstance(space, SearchSpace):
+            raise ConfigError(
+                f"space must be a SearchSpace (nf.spaces.create(...)), got {type(space).__name__}"
+            )
+        if not isinstance(strategy, Strategy):
+            raise ConfigError(
+                f"strategy must be a Strategy (nf.strategies.create(...)), got {type(strategy).__name__}"
+            )
+        if not isinstance(evaluator, Evaluator):
+            raise ConfigError(f"evaluator must be an Evaluator, got {type(evaluator).__name__}")
+        _check_int("seed", seed, 0)
+        objective = objective or evaluator.default_objective
+        if not isinstance(objective, str) or not objective:
+            raise ConfigError(f"objective must be a metric name such as 'valid_acc', got {objective!r}")
+        if objective.startswith("test"):
+            raise ConfigError(
+                f"objective {objective!r} reads the test split, which never selects; use a validation "
+                "metric such as 'valid_acc'"
+            )
+        if direction not in ("maximize", "minimize"):
+            raise ConfigError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+        _check_compatible(space, evaluator)
+        config = cfg.normalise(
+            {
+                "space": space.to_config(),
+                "strategy": strategy.to_config(),
+                "evaluator": evaluator.to_config(),
+                "objective": objective,
+                "direction": direction,
+                "seed": int(seed),
+                "task": evaluator.describe_task(),
+            }
+        )
+        st = store if isinstance(store, Store) else Store(store, create=True)
+        if load_if_exists and st.has_study(name):
+            record = st.get_study(name)
+            cfg.check_same(name, record.config, config)
+        else:
+            record = st.create_study(name, config)
+        return cls(store=st, record=record, space=space, strategy=strategy, evaluator=evaluator)
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        store: str | os.PathLike[str] | Store,
+        name: str,
+        evaluator: Evaluator | None = None,
+        build_evaluator: bool = True,
+    ) -> Study:
+        """Load study ``name``: space and strategy are rebuilt from the stored config, the evaluator
+        too unless given (``build_evaluator=False`` skips it for read-only use: status, best)."""
+        st = store if isinstance(store, Store) else Store(store, create=False)
+        record = st.get_study(name)
+        space = cfg.space_from_config(record.config)
+        strategy = cfg.strategy_from_config(record.config)
+        if evaluator is None and build_evaluator:
+            evaluator = cfg.evaluator_from_config(record.config)
+        elif evaluator is not None:
+            stored = {"evaluator": record.config.get("evaluator"), "task": record.config.get("task")}
+            cfg.check_same(
+                name, stored, {"evaluator": evaluator.to_config(), "task": evaluator.describe_task()}
+            )
+        return cls(store=st, record=record, space=space, strategy=strategy, evaluator=evaluator)
+
+    # -- properties ---------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.record.config
+
+    @property
+    def seed(self) -> int:
+        return int(self.record.config.get("seed", 0))
+
+    @property
+    def objective(self) -> str:
+        return str(self.record.config.get("objective", "valid_acc"))
+
+    @property
+    def direction(self) -> str:
+        return str(self.record.config.get("direction", "maximize"))
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """``<store stem>_artifacts/<study name>/`` next to the store file."""
+        path = self.store.path
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.name)
+        return path.parent / f"{path.stem}_artifacts" / safe
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Every trial, by number (fresh from the store)."""
+        return self.store.trials(self.record.id)
+
+    @property
+    def best_trial(self) -> Trial | None:
+        """The COMPLETE trial with the best objective value (validation only; ties: lowest number)."""
+        done = [t for t in self.trials if t.state is TrialState.COMPLETE and t.value is not None]
+        if not done:
+            return None
+        return max(done, key=lambda t: (t.value, -t.number))
+
+    def user_value(self, trial: Trial) -> float | None:
+        """The objective as the user states it (un-negated for minimised objectives)."""
+        if trial.value is None:
+            return None
+        return -trial.value if self.direction == "minimize" else trial.value
+
+    def summary(self) -> dict[str, Any]:
+        """Counts per state, failure reasons, budget used and the best trial, as plain data."""
+        trials = self.trials
+        states = collections.Counter(t.state.value for t in trials)
+        reasons = collections.Counter(t.error for t in trials if t.state is TrialState.FAILED)
+        best = self.best_trial
+        return {
+            "name": self.name,
+            "store": str(self.store.path),
+            "objective": self.objective,
+            "direction": self.direction,
+            "n_trials": len(trials),
+            "budget_used": self.store.count_budget(self.record.id),
+            "states": dict(states),
+            "failure_reasons": dict(reasons),
+            "best": None
+            if best is None
+            else {
+                "number": best.number,
+                self.objective: self.user_value(best),
+                "metrics": best.metrics,
+                "genotype": best.architecture.to_dict(),
+                "checkpoint": best.checkpoint,
+            },
+            "config": self.config,
+        }
+
+    # -- the driver ---------------------------------------------------------------------------
+    def optimize(
+        self,
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        workers: int = 1,
+        executor: str | Executor = "auto",
+        trial_timeout: float | None = None,
+        retries: int = 1,
+        max_consecutive_failures: int | None = 10,
+        show_progress: bool = True,
+        executor_options: dict[str, Any] | None = None,
+        progress: Progress | None = None,
+    ) -> Study:
+        """Run trials until the study holds ``n_trials`` (counted) trials or ``timeout`` passes.
+
+        ``executor``: ``"auto"`` (serial for one worker, process otherwise), ``"serial"``,
+        ``"process"``, ``"ray"`` or an :class:`Executor` instance; ``executor_options`` go to its
+        constructor (e.g. ``{"address": "HOST:PORT"}`` for Ray). Ctrl-C stops cleanly and sets
+        :attr:`interrupted`. Returns ``self``.
+        """
+        _check_int("n_trials", n_trials, 1, allow_none=True)
+        _check_seconds("timeout", timeout)
+        _check_seconds("trial_timeout", trial_timeout)
+        _check_int("workers", workers, 1)
+        _check_int("retries", retries, 0)
+        _check_int("max_consecutive_failures", max_consecutive_failures, 1, allow_none=True)
+        if self.evaluator is None:
+            raise ConfigError("this study was loaded without an evaluator; pass evaluator=... to Study.load")
+        ex = self._make_executor(executor, workers, trial_timeout, executor_options or {})
+        if progress is None:
+            progress = (
+                RichProgress(self.objective, -1.0 if self.direction == "minimize" else 1.0)
+                if show_progress
+                else Progress()
+            )
+        self.interrupted = False
+        lease = DriverLease(self.store, self.record.id, self.name)
+        lease.acquire()
+        running: dict[int, _Pending] = {}
+        started = False
+        try:
+            queue = self._recover_and_replay()
+            deadline = None if timeout is None else time.monotonic() + float(timeout)
+            progress.start(self.store.count_budget(self.record.id), n_trials, self._best_value())
+            started = True
+            ex.start(self.evaluator)
+            consecutive: list[str] = []
+            while True:
+                lease.heartbeat()
+                while ex.in_flight < ex.capacity and self._may_start(n_trials, deadline, running):
+                    self._submit(ex, queue, running)
+                if ex.in_flight == 0:
+                    break
+                for result in ex.wait(timeout=1.0):
+                    if result.trial_number not in running:
+                        continue  # not ours (a stale result): ignore
+                    trial = self._finish(result, running.pop(result.trial_number), retries, queue)
+                    consecutive = (
+                        [] if trial.state is not TrialState.FAILED else [*consecutive, trial.error or "?"]
+                    )
+                    failed = sum(1 for t in self.strategy.history if t.state is TrialState.FAILED)
+                    progress.update(self._done_count(running), self._best_value(), failed)
+                    if max_consecutive_failures is not None and len(consecutive) >= max_consecutive_failures:
+                        reasons = collections.Counter(consecutive).most_common()
+                        text = ", ".join(f"{r} x{n}" for r, n in reasons)
+                        last = self.store.get_trial(self.record.id, trial.number)
+                        tail = (last.traceback or "").strip().splitlines()[-1:] or [""]
+                        raise StudyAborted(
+                            f"study {self.name!r} stopped after {len(consecutive)} consecutive failed trials "
+                            f"({text}); last error: {tail[0][:300]}. Fix the cause, then `nasforge resume "
+                            f"{self.name}`"
+                        )
+        except KeyboardInterrupt:
+            self.interrupted = True
+        finally:
+            reason = "interrupted" if self.interrupted else "aborted"
+            try:
+                ex.shutdown(cancel=True)
+            finally:
+                if running:
+                    self.store.fail_running(self.record.id, reason, requeued=True)
+                    for pending in running.values():
+                        self.strategy.forget(pending.candidate)
+                if started:
+                    progress.stop()
+                lease.release()
+        return self
+
+    # -- driver helpers -----------------------------------------------------------------------
+    def _make_executor(
+        self, executor: str | Executor, workers: int, trial_timeout: float | None, options: dict[str, Any]
+    ) -> Executor:
+        if isinstance(executor, Executor):
+            return executor
+        from nasforge.study.executors import EXECUTORS
+
+        if executor == "auto":
+            executor = "serial" if workers == 1 else "process"
+        params: dict[str, Any] = {"workers": workers, "trial_timeout": trial_timeout, **options}
+        return EXECUTORS.create(str(executor), **params)
+
+    def _recover_and_replay(self) -> collections.deque[_Pending]:
+        """Fail RUNNING trials of a dead driver, replay the history, return candidates to re-run."""
+        sid = self.record.id
+        self.store.fail_running(sid, "driver_lost", requeued=True)
+        self.strategy.setup(self.space, self.seed)
+        for trial in self.store.history(sid):
+            self.strategy.tell(trial)
+        queue: collections.deque[_Pending] = collections.deque()
+        for lost in self.store.pending_requeues(sid):
+            candidate = lost.candidate
+            queue.append(_Pending(candidate, int(lost.info.get("attempt", 1)) + 1, lost.number))
+            self.strategy.pending[self.space.canonical_hash(lost.architecture)] = candidate
+        return queue
+
+    def _may_start(self, n_trials: int | None, deadline: float | None, running: dict[int, _Pending]) -> bool:
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        return n_trials is None or self.store.count_budget(self.record.id) < n_trials
+
+    def _done_count(self, running: dict[int, _Pending]) -> int:
+        return self.store.count_budget(self.record.id) - len(running)
+
+    def _best_value(self) -> float | None:
+        best = self.strategy.best()
+        return None if best is None else best.value
+
+    def _submit(self, ex: Executor, queue: collections.deque[_Pending], running: dict[int, _Pending]) -> None:
+        pending = queue.popleft() if queue else _Pending(self.strategy.ask())
+        candidate = pending.candidate
+        info = {k: v for k, v in candidate.info.items() if k not in _RECORD_KEYS}
+        candidate = Candidate(candidate.architecture, candidate.budget, candidate.parent, info)
+        pending.candidate = candidate
+        number = self.store.create_trial(
+            self.record.id,
+            candidate,
+            hash_=self.space.canonical_hash(candidate.architecture),
+            seed_fn=lambda n: derive_seed(self.seed, n),
+            attempt=pending.attempt,
+            retry_of=pending.retry_of,
+        )
+        checkpoint_dir = self.artifacts_dir / str(number)
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        parent_checkpoint = None
+        if candidate.parent is not None and info.get("inherit_weights"):
+            parent_checkpoint = self.store.get_trial(self.record.id, candidate.parent).checkpoint
+        context = EvalContext(
+            trial_number=number,
+            seed=derive_seed(self.seed, number),
+            budget=candidate.budget,
+            device=str(getattr(self.evaluator, "device", None) or "cpu"),
+            checkpoint_dir=str(checkpoint_dir),
+            parent_checkpoint=parent_checkpoint,
+        )
+        running[number] = pending
+        ex.submit(Job(number, candidate.architecture, context))
+
+    def _finish(
+        self, result: JobResult, pending: _Pending, retries: int, queue: collections.deque[_Pending]
+    ) -> Trial:
+        """Write one result (one transaction), then tell the strategy or re-queue the candidate."""
+        metrics = dict(result.metrics or {})
+        checkpoint = result.checkpoint or metrics.pop("checkpoint", None)
+        value: float | None = None
+        error, tb = result.reason, result.traceback
+        if result.status == "ok":
+            raw = metrics.get(self.objective)
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                state, error = TrialState.FAILED, "missing_objective"
+                tb = f"the evaluator returned no numeric {self.objective!r} (metrics: {sorted(metrics)})"
+            elif not math.isfinite(raw):
+                state, error = TrialState.FAILED, "non_finite"
+                tb = f"objective {self.objective!r} is {raw}"
+            else:
+                state, value = TrialState.COMPLETE, float(raw)
+        elif result.status == "pruned":
+            state = TrialState.PRUNED
+            raw = metrics.get(self.objective)
+            if raw is None and result.intermediate:
+                raw = result.intermediate[-1][1].get(self.objective)
+            value = float(raw) if isinstance(raw, (int, float)) and math.isfinite(raw) else None
+        else:
+            state, error = TrialState.FAILED, result.reason or "exception"
+        if value is not None and self.direction == "minimize":
+            value = -value
+        requeue = state is TrialState.FAILED and error in REQUEUE_REASONS and pending.attempt <= retries
+        self.store.finish_trial(
+            self.record.id,
+            result.trial_number,
+            state=state,
+            value=value,
+            metrics=metrics,
+            error=error if state is TrialState.FAILED else None,
+            traceback=tb if state is TrialState.FAILED else None,
+            started=result.started_at,
+            completed=result.completed_at,
+            checkpoint=checkpoint if isinstance(checkpoint, str) else None,
+            intermediate=list(result.intermediate or []),
+            requeued=requeue,
+        )
+        _remove_if_empty(self.artifacts_dir / str(result.trial_number))
+        trial = self.store.get_trial(self.record.id, result.trial_number)
+        if requeue:
+            queue.append(_Pending(pending.candidate, pending.attempt + 1, result.trial_number))
+        else:
+            self.strategy.tell(trial)
+        return trial
+
+    def __repr__(self) -> str:
+        return f"Study(name={self.name!r}, store={str(self.store.path)!r})"
+
+
+def _remove_if_empty(path: Path) -> None:
+    try:
+        if path.is_dir() and not any(path.iterdir()):
+            shutil.rmtree(path, ignore_errors=True)
+    except OSError:
+        pass
+
+
+def _check_compatible(space: SearchSpace, evaluator: Evaluator) -> None:
+    """Fail early when the evaluator's task cannot be modelled by the space (or vice versa)."""
+    task = getattr(evaluator, "task", None)
+    kind = getattr(task, "input_kind", None)
+    kinds = type(space).input_kinds
+    if kind is None:
+        return
+    if not kinds:
+        raise ConfigError(
+            f"space {space.name!r} is a tabular benchmark with no PyTorch models; it cannot train on "
+            f"task {getattr(task, 'name', '?')!r}. Use its tabular evaluator, or a space such as 'chain'"
+        )
+    if kind not in kinds:
+        raise ConfigError(
+            f"space {space.name!r} builds models for {sorted(kinds)} inputs, but task "
+            f"{getattr(task, 'name', '?')!r} is {kind!r}; pick a space that supports {kind!r} inputs"
+        )
