@@ -1,0 +1,116 @@
+"""TPE through Optuna's own sampler (Bergstra et al. 2011; ``optuna.samplers.TPESampler``), not re-written.
+
+The adapter maps the space's flat categorical view onto Optuna: decision ``i`` of ``space.decisions()``
+becomes the parameter ``"<i>:<name>"`` with ``CategoricalDistribution(range(n))`` (choice indices, so any
+choice value works). It works on every space with a flat view; conditional decisions are handled
+define-by-run: decisions are visited in order and decision ``i`` is suggested only while
+``space.active(indices so far)[i]`` holds (inactive ones read 0, as ``from_flat`` expects).
+
+State and replay. Optuna keeps an in-memory study whose COMPLETE trials are exactly the told COMPLETE
+trials, added (``study.add_trial``) in tell order; TPE reads nothing else (FAILED/PRUNED told trials are
+added as FAIL, which TPE ignores). Every proposal is one Optuna ``ask`` whose trial is closed right away
+with ``study.tell(state=FAIL)``: a proposal the base class filters as a duplicate therefore never leaves
+a dangling RUNNING trial, and pending proposals do not change TPE's model (as with Optuna's
+``constant_liar=False``). The sampler is re-created before each proposal with a seed drawn from the
+strategy's per-ask generator (derived from ``(seed, #told, #pending)``), so the whole state is a
+function of the told trials and resume-by-replay reproduces the original run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nasforge.errors import ConfigError
+from nasforge.strategies.base import Strategy, positive_int
+from nasforge.study.trial import Candidate, Trial, TrialState
+
+_SAMPLER_OPTIONS = ("n_startup_trials", "n_ei_candidates", "multivariate", "group", "constant_liar")
+
+
+def _import_optuna() -> Any:
+    try:
+        import optuna
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ConfigError("strategy 'tpe' needs Optuna: pip install 'nasforge[bench]'") from exc
+    return optuna
+
+
+class TPEStrategy(Strategy):
+    """Optuna's ``TPESampler`` driven through ask/tell on the space's flat categorical view.
+
+    Args:
+        n_startup_trials: random trials before TPE starts (Optuna's default 10).
+        n_ei_candidates: candidates scored by the acquisition per parameter (Optuna's default 24).
+        multivariate: Optuna's multivariate TPE (``None``: Optuna's default).
+        group: Optuna's group decomposition (needs ``multivariate``).
+        constant_liar: passed to ``TPESampler``; has no effect here since proposals are closed at once.
+    """
+
+    name = "tpe"
+
+    def __init__(
+        self,
+        n_startup_trials: int = 10,
+        n_ei_candidates: int = 24,
+        multivariate: bool | None = None,
+        group: bool = False,
+        constant_liar: bool = False,
+    ) -> None:
+        positive_int("n_startup_trials", n_startup_trials, 0)
+        positive_int("n_ei_candidates", n_ei_candidates)
+        flags = (("multivariate", multivariate), ("group", group), ("constant_liar", constant_liar))
+        for flag, value in flags:
+            if value is not None and not isinstance(value, bool):
+                raise ConfigError(f"{flag} must be true or false, got {value!r}")
+        super().__init__(
+            n_startup_trials=n_startup_trials,
+            n_ei_candidates=n_ei_candidates,
+            multivariate=multivariate,
+            group=group,
+            constant_liar=constant_liar,
+        )
+        self._study: Any = None
+        self._names: list[str] = []
+        self._dists: list[Any] = []
+
+    def on_setup(self) -> None:
+        optuna = _import_optuna()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # no per-trial INFO lines
+        decisions = self._space().decisions()
+        self._names = [f"{i}:{d.name}" for i, d in enumerate(decisions)]
+        self._dists = [optuna.distributions.CategoricalDistribution(list(range(d.n))) for d in decisions]
+        self._study = optuna.create_study(direction="maximize", sampler=self._sampler(self.seed))
+
+    def _sampler(self, seed: int) -> Any:
+        optuna = _import_optuna()
+        options = {k: self.params[k] for k in _SAMPLER_OPTIONS if self.params[k] is not None}
+        if options.get("group") is False:
+            options.pop("group")
+        return optuna.samplers.TPESampler(seed=seed, **options)
+
+    def propose(self) -> Candidate:
+        optuna = _import_optuna()
+        space = self._space()
+        self._study.sampler = self._sampler(int(self.rng.integers(2**31 - 1)))
+        trial = self._study.ask()
+        indices = [0] * len(self._names)
+        for i, (name, dist) in enumerate(zip(self._names, self._dists, strict=True)):
+            if space.active(indices)[i]:
+                indices[i] = int(trial.suggest_categorical(name, dist.choices))
+        self._study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        return Candidate(space.from_flat(indices))
+
+    def observe(self, trial: Trial) -> None:
+        optuna = _import_optuna()
+        space = self._space()
+        indices = space.to_flat(trial.architecture)
+        active = space.active(indices)
+        params = {n: int(indices[i]) for i, n in enumerate(self._names) if active[i]}
+        dists = {n: self._dists[i] for i, n in enumerate(self._names) if active[i]}
+        if trial.state is TrialState.COMPLETE and trial.value is not None:
+            frozen = optuna.trial.create_trial(params=params, distributions=dists, value=float(trial.value))
+        else:
+            frozen = optuna.trial.create_trial(
+                params=params, distributions=dists, state=optuna.trial.TrialState.FAIL
+            )
+        self._study.add_trial(frozen)
