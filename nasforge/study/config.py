@@ -13,8 +13,9 @@ from typing import Any
 
 from nasforge.errors import NasforgeError, StoreError
 
-#: keys that may differ between runs of one study (where, not what)
+#: keys that may differ between runs of one study (where and how long, not what)
 IGNORED_KEYS = frozenset({"evaluator.device", "evaluator.threads", "nasforge_version"})
+IGNORED_PREFIXES = ("budget",)
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -38,7 +39,7 @@ def config_diff(stored: dict[str, Any], given: dict[str, Any]) -> list[str]:
     a, b = _flatten(normalise(stored)), _flatten(normalise(given))
     lines = []
     for key in sorted(set(a) | set(b)):
-        if key in IGNORED_KEYS:
+        if key in IGNORED_KEYS or key.startswith(IGNORED_PREFIXES):
             continue
         if a.get(key, "<absent>") != b.get(key, "<absent>"):
             lines.append(f"{key}: stored {a.get(key, '<absent>')!r}, given {b.get(key, '<absent>')!r}")
@@ -75,7 +76,7 @@ def evaluator_from_config(config: dict[str, Any]) -> Any:
     """Rebuild an evaluator from its config through the evaluator registry.
 
     A class with a ``from_config`` classmethod is rebuilt with it; otherwise it is called with the
-    stored parameters, a ``task`` parameter given by name being loaded with ``nasforge.data.load``.
+    stored parameters.
     """
 
     def make(cfg: dict[str, Any]) -> Any:
@@ -85,10 +86,6 @@ def evaluator_from_config(config: dict[str, Any]) -> Any:
         cls = EVALUATORS.get(params.pop("name"))
         if hasattr(cls, "from_config"):
             return cls.from_config(dict(cfg))
-        if isinstance(params.get("task"), str):
-            from nasforge import data
-
-            params["task"] = data.load(params["task"])
         return cls(**params)
 
     return _rebuild("evaluator", config, make)

@@ -266,6 +266,11 @@ class Store:
             )
         return self._study(rows[0])
 
+    def update_study_config(self, study_id: int, config: dict[str, Any]) -> None:
+        """Replace a study's config (one transaction); used for run settings such as the budget."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE studies SET config = ? WHERE id = ?", (dumps(config), study_id))
+
     def has_study(self, name: str) -> bool:
         return bool(self._query("SELECT 1 FROM studies WHERE name = ?", (name,)))
 

@@ -234,6 +234,18 @@ class Study:
             return None
         return max(done, key=lambda t: (t.value, -t.number))
 
+    @property
+    def budget(self) -> dict[str, Any]:
+        """The stored run budget (``n_trials``, ``timeout``) the CLI resumes with."""
+        return dict(self.record.config.get("budget") or {})
+
+    def set_budget(self, **budget: Any) -> None:
+        """Store run settings (e.g. ``n_trials``) with the study; they never block a resume."""
+        config = dict(self.record.config)
+        config["budget"] = {**self.budget, **budget}
+        self.store.update_study_config(self.record.id, config)
+        self.record = StudyRecord(self.record.id, self.record.name, config, self.record.created)
+
     def user_value(self, trial: Trial) -> float | None:
         """The objective as the user states it (un-negated for minimised objectives)."""
         if trial.value is None:
@@ -490,18 +502,27 @@ def _remove_if_empty(path: Path) -> None:
 
 def _check_compatible(space: SearchSpace, evaluator: Evaluator) -> None:
     """Fail early when the evaluator's task cannot be modelled by the space (or vice versa)."""
-    task = getattr(evaluator, "task", None)
-    kind = getattr(task, "input_kind", None)
-    kinds = type(space).input_kinds
-    if kind is None:
+    if getattr(evaluator, "name", "") != "train":
         return
+    shape = evaluator.describe_task().get("input_shape")
+    if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 2, 3):
+        return
+    kind = {1: "tabular", 2: "1d", 3: "2d"}[len(shape)]
+    task = evaluator.describe_task().get("name", "?")
+    kinds = type(space).input_kinds
     if not kinds:
         raise ConfigError(
             f"space {space.name!r} is a tabular benchmark with no PyTorch models; it cannot train on "
-            f"task {getattr(task, 'name', '?')!r}. Use its tabular evaluator, or a space such as 'chain'"
+            f"task {task!r}. Use its tabular evaluator, or a space such as 'chain'"
         )
     if kind not in kinds:
         raise ConfigError(
-            f"space {space.name!r} builds models for {sorted(kinds)} inputs, but task "
-            f"{getattr(task, 'name', '?')!r} is {kind!r}; pick a space that supports {kind!r} inputs"
+            f"space {space.name!r} builds models for {sorted(kinds)} inputs, but task {task!r} is "
+            f"{kind!r}; pick a space that supports {kind!r} inputs"
+        )
+    space_kind = space.params.get("input_kind")
+    if isinstance(space_kind, str) and space_kind != kind:
+        raise ConfigError(
+            f"space {space.name!r} was built with input_kind={space_kind!r}, but task {task!r} is "
+            f"{kind!r}; pass input_kind={kind!r} (--space-opt input_kind={kind})"
         )
