@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -132,6 +132,18 @@ def decode_hash(key: int) -> tuple[tuple[int, ...], tuple[str, ...]]:
     return LINKS[rest], tuple(OPS[d] for d in reversed(digits))
 
 
+@dataclass
+class _Caches:
+    keys: dict[Architecture, int] = field(default_factory=dict)  # genotype -> benchmark hash
+    archs: dict[int, Architecture] = field(default_factory=dict)  # hash -> canonical genotype
+    neighbours: dict[int, tuple[int, ...]] = field(default_factory=dict)  # hash -> neighbour hashes
+
+
+@functools.cache
+def _caches(dataset: str) -> _Caches:
+    return _Caches()
+
+
 class NasBenchGraphSpace(SearchSpace):
     """The NAS-Bench-Graph space of one dataset.
 
@@ -147,9 +159,10 @@ class NasBenchGraphSpace(SearchSpace):
         check_dataset(dataset)
         self._ops: tuple[str, ...] = OPS_PROTEINS if dataset == "proteins" else OPS
         self._op_set = frozenset(self._ops)
-        self._key_cache: dict[Architecture, int] = {}
-        self._arch_cache: dict[int, Architecture] = {}
-        self._neighbour_cache: dict[int, tuple[int, ...]] = {}
+        caches = _caches(dataset)  # shared by every instance of this dataset in the process
+        self._key_cache: dict[Architecture, int] = caches.keys
+        self._arch_cache: dict[int, Architecture] = caches.archs
+        self._neighbour_cache: dict[int, tuple[int, ...]] = caches.neighbours
         self._decisions = [
             Decision("link", LINKS),
             *(Decision(f"op{i}", self._ops) for i in range(4)),
