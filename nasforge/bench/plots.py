@@ -1,6 +1,7 @@
 """``regret.png``: validation regret against queries, one panel per dataset, one line per strategy.
 
 Each line is the mean over seeds; the band is mean ± one standard deviation over seeds (clipped at 0).
+The y axis is scaled to the curves after the first tenth of the queries.
 Rendered with matplotlib's Agg backend (no display needed).
 """
 
@@ -28,6 +29,7 @@ def plot_regret(results: Sequence[RunResult], path: str) -> None:
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, dataset in zip(axes.ravel(), datasets, strict=False):
+        top = 0.0
         for k, strategy in enumerate(strategies):
             runs = [r for r in results if r.spec.dataset == dataset and r.spec.strategy == strategy]
             if not runs:
@@ -40,10 +42,14 @@ def plot_regret(results: Sequence[RunResult], path: str) -> None:
             colour = colours[k % len(colours)]
             ax.plot(x, mean, color=colour, label=f"{strategy} ({len(runs)} seeds)", linewidth=1.5)
             ax.fill_between(x, np.clip(mean - std, 0, None), mean + std, color=colour, alpha=0.18)
+            # scale to the curves after the first tenth of the budget (the first queries dwarf the rest)
+            upper = (mean + std)[min(len(x) - 1, max(4, len(x) // 10)) :]
+            if np.isfinite(upper).any():
+                top = max(top, float(np.nanmax(upper)))
         ax.set_title(dataset)
         ax.set_xlabel("queries")
         ax.set_ylabel("validation regret (pp)")
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, top * 1.15 if top > 0 else None)
         ax.grid(alpha=0.3)
     for ax in axes.ravel()[len(datasets) :]:
         ax.set_visible(False)
