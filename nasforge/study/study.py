@@ -66,6 +66,23 @@ class _Pending:
     retry_of: int | None = None
 
 
+def make_executor(
+    executor: str | Executor = "auto",
+    workers: int = 1,
+    trial_timeout: float | None = None,
+    options: dict[str, Any] | None = None,
+) -> Executor:
+    """An executor by name (``auto``: serial for one worker, process otherwise) or the instance given."""
+    if isinstance(executor, Executor):
+        return executor
+    from nasforge.study.executors import EXECUTORS
+
+    if executor == "auto":
+        executor = "serial" if workers == 1 else "process"
+    params: dict[str, Any] = {"workers": workers, "trial_timeout": trial_timeout, **(options or {})}
+    return EXECUTORS.create(str(executor), **params)
+
+
 def _check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
@@ -308,7 +325,7 @@ class Study:
         _check_int("max_consecutive_failures", max_consecutive_failures, 1, allow_none=True)
         if self.evaluator is None:
             raise ConfigError("this study was loaded without an evaluator; pass evaluator=... to Study.load")
-        ex = self._make_executor(executor, workers, trial_timeout, executor_options or {})
+        ex = make_executor(executor, workers, trial_timeout, executor_options)
         if progress is None:
             progress = (
                 RichProgress(self.objective, -1.0 if self.direction == "minimize" else 1.0)
@@ -369,18 +386,6 @@ class Study:
         return self
 
     # -- driver helpers -----------------------------------------------------------------------
-    def _make_executor(
-        self, executor: str | Executor, workers: int, trial_timeout: float | None, options: dict[str, Any]
-    ) -> Executor:
-        if isinstance(executor, Executor):
-            return executor
-        from nasforge.study.executors import EXECUTORS
-
-        if executor == "auto":
-            executor = "serial" if workers == 1 else "process"
-        params: dict[str, Any] = {"workers": workers, "trial_timeout": trial_timeout, **options}
-        return EXECUTORS.create(str(executor), **params)
-
     def _recover_and_replay(self) -> collections.deque[_Pending]:
         """Fail RUNNING trials of a dead driver, replay the history, return candidates to re-run."""
         sid = self.record.id

@@ -1,0 +1,87 @@
+"""Helpers shared by the CLI sub-commands: ``k=v`` options, the store flag, loading a study, output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+from nasforge.errors import ConfigError
+
+DEFAULT_STORE = "nasforge.db"
+
+
+def parse_value(raw: str) -> Any:
+    """A JSON value if ``raw`` parses as one (``3``, ``0.5``, ``true``, ``[1, 2]``), else the string."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def parse_options(items: list[str] | None, flag: str) -> dict[str, Any]:
+    """``["max_layers=4", "widths=[32,64]"]`` -> ``{"max_layers": 4, "widths": [32, 64]}``."""
+    options: dict[str, Any] = {}
+    for item in items or []:
+        key, eq, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or not key or not key.isidentifier():
+            raise ConfigError(f"{flag} expects KEY=VALUE (e.g. {flag} max_layers=4), got {item!r}")
+        options[key] = parse_value(raw.strip())
+    return options
+
+
+def add_store_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", default=None, metavar="FILE", help=f"the study store (default: ./{DEFAULT_STORE})"
+    )
+
+
+def load_study(args: argparse.Namespace, *, need_evaluator: bool = False) -> Any:
+    """Load ``args.name`` from ``args.store`` (read-only unless ``need_evaluator``)."""
+    from nasforge.study import Study
+
+    store = args.store or DEFAULT_STORE
+    return Study.load(store=store, name=args.name, build_evaluator=need_evaluator)
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """Compact text of a metric value (``-`` when missing)."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if abs(value) >= 1e5:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def genotype_summary(genes: dict[str, Any], width: int = 70) -> str:
+    """One-line summary of a genotype: chain layers as ``op/width/kernel``, else compact JSON."""
+    layers = genes.get("layers")
+    if isinstance(layers, list) and layers and all(isinstance(layer, dict) for layer in layers):
+        parts = []
+        for layer in layers:
+            text = str(layer.get("op", "?"))
+            if "width" in layer:
+                text += f"{layer['width']}"
+            if "kernel" in layer:
+                text += f"k{layer['kernel']}"
+            if layer.get("stride", 1) != 1:
+                text += f"s{layer['stride']}"
+            parts.append(text)
+        text = f"L={len(layers)}: " + " ".join(parts)
+    else:
+        text = json.dumps(genes, separators=(",", ":"), sort_keys=True)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))

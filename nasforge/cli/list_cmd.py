@@ -1,0 +1,62 @@
+"""``nasforge list spaces|strategies|ops|tasks|evaluators|executors``: what is registered."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+KINDS = ("spaces", "strategies", "ops", "tasks", "evaluators", "executors")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "list", help="list registered spaces, strategies, ops, tasks", description=__doc__
+    )
+    p.add_argument("kind", choices=KINDS, help="what to list")
+    p.set_defaults(func=run)
+
+
+def names(kind: str) -> list[tuple[str, str]]:
+    """``(name, note)`` pairs; the note says when an entry cannot be loaded here."""
+    if kind == "ops":
+        from nasforge.ops import get_op, list_ops
+
+        return [(n, "dims " + ",".join(str(d) for d in sorted(get_op(n).dims))) for n in list_ops()]
+    if kind == "tasks":
+        from nasforge.data import list_tasks
+
+        return [(n, "") for n in list_tasks()] + [("FILE.npz / FILE.csv", "your own data")]
+    registry = _registry(kind)
+    out = []
+    for name in registry.names():
+        try:
+            registry.get(name)
+            note = ""
+        except ImportError as exc:
+            note = f"not available ({exc.name or exc})"
+        out.append((name, note))
+    return out
+
+
+def _registry(kind: str) -> Any:
+    if kind == "spaces":
+        from nasforge.space import SPACES
+
+        return SPACES
+    if kind == "strategies":
+        from nasforge.strategies import STRATEGIES
+
+        return STRATEGIES
+    if kind == "evaluators":
+        from nasforge.estimate.registry import EVALUATORS
+
+        return EVALUATORS
+    from nasforge.study.executors import EXECUTORS
+
+    return EXECUTORS
+
+
+def run(args: argparse.Namespace) -> int:
+    for name, note in names(args.kind):
+        print(f"{name}  ({note})" if note else name)
+    return 0

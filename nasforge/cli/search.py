@@ -1,0 +1,333 @@
+"""``nasforge search``: run (or continue) an architecture search.
+
+With no arguments it runs the built-in default (``nasforge/defaults.py``: MNIST-1D, the chain space,
+regularized evolution) into ``./nasforge.db``. Settings come from, in increasing priority: the
+built-in default, ``--config FILE.toml`` (keys = the flag names with underscores; ``space_opt``,
+``strategy_opt`` and ``evaluator_opt`` are tables) and the flags. Example config::
+
+    task = "digits"
+    space = "chain"
+    strategy = "regularized-evolution"
+    trials = 30
+    epochs = 5
+    [space_opt]
+    max_layers = 4
+    [strategy_opt]
+    population = 10
+    sample = 3
+
+A study that already exists under ``--name`` is continued when its stored config matches (up to the
+new ``--trials`` total) and refused, showing the difference, when it does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import math
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from nasforge.cli.common import DEFAULT_STORE, add_store_arg, parse_options
+from nasforge.errors import ConfigError
+
+#: the keys of a search config (flags use dashes)
+SCALAR_KEYS: dict[str, type] = {
+    "task": str,
+    "space": str,
+    "strategy": str,
+    "trials": int,
+    "time_limit": float,
+    "epochs": int,
+    "store": str,
+    "name": str,
+    "seed": int,
+    "device": str,
+    "workers": int,
+    "executor": str,
+    "ray_address": str,
+    "trial_timeout": float,
+    "retries": int,
+    "max_consecutive_failures": int,
+}
+TABLE_KEYS = ("space_opt", "strategy_opt", "evaluator_opt")
+
+#: used when ``nasforge/defaults.py`` is not importable
+FALLBACK_DEFAULTS: dict[str, Any] = {
+    "task": "mnist1d",
+    "space": "chain",
+    "strategy": "regularized-evolution",
+    "trials": 30,
+    "epochs": 10,
+    "seed": 0,
+    "device": "auto",
+    "workers": 1,
+    "executor": "auto",
+    "retries": 1,
+    "max_consecutive_failures": 10,
+    "strategy_opt": {"population": 10, "sample": 3},
+}
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``search`` sub-command."""
+    p = subparsers.add_parser(
+        "search",
+        help="search architectures (no arguments: the built-in MNIST-1D demo)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_run_args(p)
+    p.add_argument("--task", help="built-in task name (see `nasforge list tasks`) or a .npz/.csv file")
+    p.add_argument("--space", help="search space (see `nasforge list spaces`)")
+    p.add_argument("--strategy", help="search strategy (see `nasforge list strategies`)")
+    p.add_argument("--epochs", type=int, help="training epochs per trial")
+    p.add_argument("--name", help="study name (default: TASK-SPACE-STRATEGY)")
+    p.add_argument("--seed", type=int, help="study seed (default 0)")
+    p.add_argument("--device", help="auto, cpu or cuda[:N]")
+    p.add_argument("--config", metavar="FILE.toml", help="read settings from a TOML file")
+    p.add_argument("--space-opt", action="append", metavar="KEY=VALUE", help="space parameter (repeatable)")
+    p.add_argument("--strategy-opt", action="append", metavar="KEY=VALUE", help="strategy parameter")
+    p.add_argument("--evaluator-opt", action="append", metavar="KEY=VALUE", help="evaluator parameter")
+    p.set_defaults(func=run)
+
+
+def add_run_args(p: argparse.ArgumentParser) -> None:
+    """Flags shared by ``search`` and ``resume`` (budget and where trials run)."""
+    add_store_arg(p)
+    p.add_argument("--trials", type=int, help="total number of trials of the study")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop starting trials after this")
+    p.add_argument("--workers", type=int, help="trials run in parallel (default 1)")
+    p.add_argument("--executor", help="auto, serial, process or ray (auto: serial for one worker)")
+    p.add_argument("--ray-address", metavar="HOST:PORT", help="join this Ray cluster (implies ray)")
+    p.add_argument("--trial-timeout", type=float, metavar="SECONDS", help="fail trials running longer")
+    p.add_argument("--retries", type=int, help="re-runs of a trial whose worker died (default 1)")
+    p.add_argument("--max-consecutive-failures", type=int, help="abort after this many failures in a row")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--top", type=int, default=10, help="rows of the results table (default 10)")
+
+
+# -- settings -----------------------------------------------------------------------------------
+def builtin_defaults() -> dict[str, Any]:
+    """The built-in default search settings (``nasforge.defaults`` if present)."""
+    try:
+        from nasforge import defaults
+    except ImportError:
+        return _copy(FALLBACK_DEFAULTS)
+    for attr in ("SEARCH", "DEFAULT_SEARCH", "DEFAULTS"):
+        value = getattr(defaults, attr, None)
+        if isinstance(value, dict):
+            merged = _copy(FALLBACK_DEFAULTS)
+            merged.update(_copy(value))
+            return merged
+    return _copy(FALLBACK_DEFAULTS)
+
+
+def _copy(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in d.items()}
+
+
+def read_config_file(path: str) -> dict[str, Any]:
+    """Settings from a TOML file; unknown keys and wrong types raise :class:`ConfigError`."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"--config file {path!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read --config file {path!r}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"--config file {path!r} is not valid TOML: {exc}") from exc
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        k = key.replace("-", "_")
+        if k in TABLE_KEYS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: {key} must be a table ([{key}] with key = value lines)")
+            out[k] = dict(value)
+        elif k in SCALAR_KEYS:
+            out[k] = _typed(k, value, path)
+        else:
+            allowed = ", ".join([*SCALAR_KEYS, *TABLE_KEYS])
+            raise ConfigError(f"{path}: unknown key {key!r}; expected one of: {allowed}")
+    return out
+
+
+def _typed(key: str, value: Any, source: str) -> Any:
+    want = SCALAR_KEYS[key]
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, want) or isinstance(value, bool):
+        raise ConfigError(f"{source}: {key} must be a {want.__name__}, got {value!r}")
+    return value
+
+
+def resolve_settings(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge the built-in default, the TOML file and the flags (flags win).
+
+    The default's ``space_opt``/``strategy_opt``/``evaluator_opt`` belong to the default space, strategy
+    and (training) evaluator: they are dropped when another space/strategy is chosen.
+    """
+    defaults = defaults if defaults is not None else builtin_defaults()
+    settings = _copy(defaults)
+    from_file = read_config_file(args.config) if getattr(args, "config", None) else {}
+    settings.update(from_file)
+    for key in SCALAR_KEYS:
+        value = getattr(args, key, None)
+        if value is not None:
+            settings[key] = value
+    for opt, part in (("space_opt", "space"), ("strategy_opt", "strategy"), ("evaluator_opt", "space")):
+        if opt not in from_file and settings.get(part) != defaults.get(part):
+            settings[opt] = {}
+    for opt in TABLE_KEYS:
+        given = parse_options(getattr(args, opt, None), "--" + opt.replace("_", "-"))
+        settings[opt] = {**(settings.get(opt) or {}), **given}
+    validate_settings(settings)
+    return settings
+
+
+def validate_settings(s: dict[str, Any]) -> None:
+    """Budgets and counts in range; one clear :class:`ConfigError` otherwise."""
+    checks = (
+        ("trials", 1),
+        ("epochs", 1),
+        ("workers", 1),
+        ("seed", 0),
+        ("retries", 0),
+        ("max_consecutive_failures", 1),
+    )
+    for key, low in checks:
+        value = s.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            raise ConfigError(f"--{key.replace('_', '-')} must be an integer >= {low}, got {value!r}")
+    for key in ("time_limit", "trial_timeout"):
+        value = s.get(key)
+        if value is not None and (not math.isfinite(value) or value <= 0):
+            flag = "--" + key.replace("_", "-")
+            raise ConfigError(f"{flag} must be a positive number of seconds, got {value!r}")
+    for key in ("task", "space", "strategy"):
+        if not isinstance(s.get(key), str) or not s[key]:
+            raise ConfigError(f"--{key} must be given (got {s.get(key)!r})")
+    name = s.get("name")
+    if name is not None and (not name.strip() or len(name) > 200):
+        raise ConfigError(f"--name must be a non-empty study name, got {name!r}")
+    if s.get("ray_address"):
+        if s.get("executor") not in (None, "auto", "ray"):
+            raise ConfigError(f"--ray-address needs --executor ray, got --executor {s['executor']}")
+        s["executor"] = "ray"
+
+
+def default_name(s: dict[str, Any]) -> str:
+    task = Path(s["task"]).stem if s["task"].endswith((".npz", ".csv")) else s["task"]
+    return f"{task}-{s['space']}-{s['strategy']}"
+
+
+# -- building the parts -------------------------------------------------------------------------
+def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(space, strategy, evaluator) from settings; every bad input fails here, before any store write."""
+    from nasforge import spaces, strategies
+    from nasforge.estimate.registry import EVALUATORS
+
+    space_cls = spaces.SPACES.get(s["space"])
+    strategy = strategies.create(s["strategy"], **_checked_kwargs(s["strategy_opt"], "--strategy-opt"))
+    space_opt = _checked_kwargs(s["space_opt"], "--space-opt")
+    evaluator_opt = _checked_kwargs(s["evaluator_opt"], "--evaluator-opt")
+    if not space_cls.input_kinds:  # a tabular benchmark: look results up, no training, no task
+        space = spaces.create(s["space"], **space_opt)
+        params = {"benchmark": space.name, **evaluator_opt}
+        if "dataset" in space.params:
+            params.setdefault("dataset", space.params["dataset"])
+        return space, strategy, EVALUATORS.create("tabular", **params)
+    from nasforge import data
+
+    task = data.load(s["task"])
+    if "input_kind" not in space_opt and "input_kind" in inspect.signature(space_cls).parameters:
+        space_opt["input_kind"] = task.input_kind
+    space = spaces.create(s["space"], **space_opt)
+    evaluator = EVALUATORS.create(
+        "train",
+        task=s["task"],
+        space=space,
+        epochs=s["epochs"],
+        device=s.get("device") or "auto",
+        **evaluator_opt,
+    )
+    evaluator.prepare()
+    return space, strategy, evaluator
+
+
+def _checked_kwargs(options: dict[str, Any], flag: str) -> dict[str, Any]:
+    for key in options:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise ConfigError(f"{flag}: option names must be identifiers, got {key!r}")
+    return dict(options)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Create (or continue) the study and optimise it."""
+    from nasforge.study import Study
+
+    s = resolve_settings(args)
+    try:
+        space, strategy, evaluator = build_parts(s)
+    except TypeError as exc:  # an unexpected keyword in --space-opt / --strategy-opt / --evaluator-opt
+        raise ConfigError(f"bad option for {s['space']}/{s['strategy']}: {exc}") from exc
+    executor = make_run_executor(s)
+    name = s.get("name") or default_name(s)
+    store = s.get("store") or DEFAULT_STORE
+    study = Study.create(
+        store=store,
+        name=name,
+        space=space,
+        strategy=strategy,
+        evaluator=evaluator,
+        seed=s.get("seed") or 0,
+        load_if_exists=True,
+    )
+    return run_study(study, s, args, executor)
+
+
+def make_run_executor(s: dict[str, Any]) -> Any:
+    """The executor of the settings (built before anything is stored, so bad flags store nothing)."""
+    from nasforge.study.study import make_executor
+
+    options = {"address": s["ray_address"]} if s.get("ray_address") else None
+    return make_executor(s.get("executor") or "auto", s.get("workers") or 1, s.get("trial_timeout"), options)
+
+
+def run_study(study: Any, s: dict[str, Any], args: argparse.Namespace, executor: Any = None) -> int:
+    """Optimise ``study`` with the budget/executor settings ``s``, then print the results."""
+    from rich.console import Console
+
+    from nasforge.cli.table import print_results
+
+    n_trials = s.get("trials")
+    budget = {"n_trials": n_trials, "time_limit": s.get("time_limit")}
+    study.set_budget(**{k: v for k, v in budget.items() if v is not None})
+    console = Console(stderr=True)
+    console.print(
+        f"study [bold]{study.name}[/bold] in {study.store.path}: space {study.space.name}, strategy "
+        f"{study.strategy.name}, objective {study.objective}, "
+        f"{f'{n_trials} trials' if n_trials else 'no trial limit'}"
+        + (f", time limit {s['time_limit']:.0f}s" if s.get("time_limit") else "")
+    )
+    executor = executor if executor is not None else make_run_executor(s)
+    study.optimize(
+        n_trials=n_trials,
+        timeout=s.get("time_limit"),
+        workers=s.get("workers") or 1,
+        executor=executor,
+        trial_timeout=s.get("trial_timeout"),
+        retries=1 if s.get("retries") is None else s["retries"],
+        max_consecutive_failures=s.get("max_consecutive_failures") or 10,
+        show_progress=not getattr(args, "no_progress", False),
+    )
+    print_results(study, top=max(1, getattr(args, "top", 10) or 10))
+    if study.interrupted:
+        console.print(
+            f"interrupted; the store is consistent. Continue with: nasforge resume {study.name} "
+            f"--store {study.store.path}"
+        )
+        return 130
+    return 0
