@@ -63,6 +63,15 @@ def test_jobs_run_on_both_workers_and_evaluator_is_shipped_once(executor):
     assert results[0].started_at <= results[0].completed_at
 
 
+def test_workers_use_the_configured_torch_threads():
+    with ProcessExecutor(workers=1, threads=1) as ex:  # torch imported lazily inside the trial
+        ex.start(FakeEvaluator())
+        ex.submit(job(50, "threads"))
+        result = collect(ex, 1)[50]
+    assert result.status == "ok", result.traceback
+    assert result.metrics["threads"] == 1
+
+
 def test_exception_and_non_finite_are_failures_and_the_worker_survives(executor):
     pids = set(executor.pids)
     executor.submit(job(10, "raise"))

@@ -39,6 +39,7 @@ from nasforge.study.executors.worker import (
     check_executor_params,
     failed_result,
     init_worker_process,
+    limit_threads,
     run_job,
 )
 
@@ -64,6 +65,7 @@ def _worker_main(conn: Connection, payload: bytes, threads: int | None, parent_p
             conn.send(message)
 
     try:
+        limit_threads(threads)  # before unpickling, which may import torch
         evaluator = pickle.loads(payload)  # bytes made by our own parent process: trusted
         init_worker_process(evaluator, threads)
     except Exception:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -96,17 +97,24 @@ def run_job(evaluator: Evaluator, job: Job, reporter: CollectingReporter | None 
     return result
 
 
+def limit_threads(threads: int | None) -> None:
+    """Use ``threads`` CPU threads in this process: the OpenMP/BLAS variables (read when torch or NumPy
+    load later) and, if torch is already loaded, ``torch.set_num_threads``. Torch is not imported here,
+    so workers of torch-free evaluators (tabular lookups) start fast."""
+    if threads is None:
+        return
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(int(threads))
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "set_num_threads"):
+        torch.set_num_threads(int(threads))
+
+
 def init_worker_process(evaluator: Evaluator, threads: int | None) -> None:
-    """One-time set-up of a worker process: torch threads (if torch is importable), then ``prepare()``."""
-    if threads is not None:
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-        try:
-            import torch
-        except ImportError:  # an evaluator that does not need torch (tabular lookups)
-            pass
-        else:
-            torch.set_num_threads(int(threads))
+    """One-time set-up of a worker process: torch/BLAS threads, then ``evaluator.prepare()``."""
+    limit_threads(threads)
     evaluator.prepare()
+    limit_threads(threads)  # prepare() may have imported torch
 
 
 def failed_result(job_number: int, reason: str, message: str, started_at: float | None = None,
