@@ -303,3 +303,34 @@ def test_tabular_input_is_rejected_clearly(name: str) -> None:
     space = spaces.create(name)
     with pytest.raises(ConfigError, match="1-D"):
         build(space, space.sample(np.random.default_rng(0)), SimpleNamespace(input_shape=(5,), num_classes=2))
+
+
+def _strategies() -> list[str]:
+    import nasforge.strategies as strategies
+
+    return strategies.STRATEGIES.names()
+
+
+@pytest.mark.parametrize("strategy_name", _strategies())
+def test_every_strategy_searches_every_cell_space(strategy_name: str) -> None:
+    """ask/tell rounds with a synthetic score: proposals are valid and never repeat a canonical hash."""
+    import nasforge.strategies as strategies
+    from nasforge.errors import RegistryError
+    from nasforge.study.trial import Trial, TrialState
+
+    try:
+        strategies.STRATEGIES.get(strategy_name)
+    except (ImportError, RegistryError) as exc:
+        pytest.skip(f"strategy {strategy_name!r} is not importable yet: {exc}")
+    for name in CELL_SPACES:
+        space = spaces.create(name)
+        strategy = strategies.create(strategy_name).setup(space, seed=3)
+        seen = set()
+        for number in range(10):
+            candidate = strategy.ask()
+            arch = space.check(candidate.architecture)
+            seen.add(space.canonical_hash(arch))
+            score = float(space.encode(arch, "onehot")[::3].mean())
+            strategy.tell(Trial(number=number, architecture=arch, state=TrialState.COMPLETE, value=score,
+                                metrics={"valid_acc": score}, budget=candidate.budget))
+        assert len(seen) == 10, (strategy_name, name)
