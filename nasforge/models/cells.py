@@ -101,7 +101,9 @@ class NasNetCell(nn.Module):
 class NasNetNetwork(nn.Module):
     """Stem, 3 stages of ``cells_per_stage`` normal cells separated by reduction cells, head."""
 
-    def __init__(self, genes: dict[str, Any], c_in: int, channels: int, n: int, classes: int, dims: int):
+    def __init__(
+        self, genes: dict[str, Any], c_in: int, channels: int, n: int, classes: int, dims: int
+    ) -> None:
         super().__init__()
         self.stem = stem(c_in, channels, dims)
         c_pp, c_p, c = channels, channels, channels

@@ -139,9 +139,13 @@ class EdgeCellSpace(SearchSpace):
     def canonicalize(self, arch: Architecture) -> Architecture:
         """Set every edge that is not on an input -> output path to ``none``.
 
-        Only when ``none`` is one of the space's ops; otherwise every edge is live.
+        Only when ``none`` is one of the space's ops; otherwise every edge is live. A genotype that
+        is not in the space is returned unchanged.
         """
-        self.validate(arch)
+        try:
+            self.validate(arch)
+        except SpaceError:
+            return arch
         ops = arch.genes["edges"]
         if NONE in self.ops:
             live = self.live_edges(arch)

@@ -169,16 +169,19 @@ class MultiBranchSpace(SearchSpace):
         return mutate_flat(self, arch, rng)
 
     def canonicalize(self, arch: Architecture) -> Architecture:
-        """Sort skips; an unused merge (no skips) reads as the first merge choice."""
-        genes = arch.genes
-        layers = genes.get("layers")
-        if not isinstance(layers, list) or not all(isinstance(x, dict) for x in layers):
+        """Sort skips; an unused merge (no skips) reads as the first merge choice.
+
+        A genotype that is not in the space is returned unchanged.
+        """
+        try:
+            self.validate(arch)
+        except SpaceError:
             return arch
-        for layer in layers:
-            if isinstance(layer.get("skips"), list):
-                layer["skips"] = sorted(layer["skips"])
-                if not layer["skips"]:
-                    layer["merge"] = self.params["merges"][0]
+        genes = arch.genes
+        for layer in genes["layers"]:
+            layer["skips"] = sorted(layer["skips"])
+            if not layer["skips"]:
+                layer["merge"] = self.params["merges"][0]
         return Architecture(arch.space, genes)
 
     def size(self) -> float:

@@ -162,15 +162,20 @@ class NasNetSpace(SearchSpace):
         return mutate_flat(self, arch, rng)
 
     def canonicalize(self, arch: Architecture) -> Architecture:
-        """Sort each block's two branches by ``(input, op index)`` (the branches commute)."""
+        """Sort each block's two branches by ``(input, op index)`` (the branches commute).
+
+        A genotype that is not in the space is returned unchanged.
+        """
+        try:
+            self.validate(arch)
+        except SpaceError:
+            return arch
         genes = arch.genes
         for cell in CELLS:
-            if not isinstance(genes.get(cell), list):
-                return arch
             for block in genes[cell]:
                 branches = sorted(
                     zip(block["inputs"], block["ops"], strict=True),
-                    key=lambda p: (p[0], self.ops.index(p[1]) if p[1] in self.ops else -1),
+                    key=lambda p: (p[0], self.ops.index(p[1])),
                 )
                 block["inputs"] = [p[0] for p in branches]
                 block["ops"] = [p[1] for p in branches]
