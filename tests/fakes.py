@@ -177,7 +177,9 @@ def _main(argv: list[str]) -> int:
 
     store, name, n_trials, sleep = argv[0], argv[1], int(argv[2]), float(argv[3])
     evaluator = ToyEvaluator(sleep=sleep)
-    if nf.study.Store(store).has_study(name):
+    with nf.study.Store(store) as st:
+        exists = st.has_study(name)
+    if exists:
         study = Study.load(store=store, name=name, evaluator=evaluator)
     else:
         study = Study.create(

@@ -30,7 +30,6 @@ from nasforge.space.architecture import Architecture
 from nasforge.study.trial import Candidate, Trial, TrialState
 
 SCHEMA_VERSION = 1
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nasforge_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -133,18 +132,10 @@ class Store:
                 f"store {str(path)!r} does not exist; pass the path of an existing store with --store "
                 "(or run `nasforge search` to create one)"
             )
-        if exists:
-            try:
-                with open(path, "rb") as fh:
-                    head = fh.read(len(_SQLITE_MAGIC))
-            except OSError as exc:
-                raise StoreError(f"cannot read store {str(path)!r}: {exc}") from exc
-            if head and head != _SQLITE_MAGIC:
-                raise StoreError(
-                    f"store {str(path)!r} is not a SQLite database (corrupt or another kind of file); "
-                    "pass a nasforge .db file or a new path"
-                )
-        elif not path.parent.exists():
+        # No plain open() of the file here: closing any other descriptor of a SQLite file releases
+        # this process's POSIX locks on it, and another process could then delete a live WAL.
+        # SQLite itself refuses a non-database file ("file is not a database") without writing to it.
+        if not exists and not path.parent.exists():
             raise StoreError(f"cannot create store {str(path)!r}: directory {str(path.parent)!r} is missing")
         try:
             conn = sqlite3.connect(str(path), timeout=self.timeout, isolation_level=None)
@@ -190,7 +181,10 @@ class Store:
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreError(f"store {str(path)!r} is unreadable or corrupt: {exc}") from exc
+            what = "not a SQLite database" if "not a database" in str(exc) else "unreadable or corrupt"
+            raise StoreError(
+                f"store {str(path)!r} is {what} ({exc}); pass a nasforge .db file or a new path"
+            ) from exc
         except BaseException:
             conn.close()
             raise
