@@ -269,17 +269,23 @@ class ChainSpace(SearchSpace):
 
     # -- graph view ---------------------------------------------------------------------------
     def to_graph(self, arch: Architecture) -> Graph:
-        """A path graph: input -> layer ops in order -> output."""
+        """A path graph of fixed size ``max_layers + 2``: input -> layer ops in order -> output.
+
+        Node ``max_layers + 1`` is always the output; layers past the depth are isolated ``pad``
+        nodes (never on a path), so adjacency encodings have one shape for every depth.
+        """
         self.validate(arch)
-        labels = ("input", *(layer["op"] for layer in arch.genes["layers"]), "output")
-        n = len(labels)
-        adjacency = np.zeros((n, n), dtype=np.int8)
-        adjacency[np.arange(n - 1), np.arange(1, n)] = 1
+        ops = [layer["op"] for layer in arch.genes["layers"]]
+        size = self.params["max_layers"] + 2
+        labels = ("input", *ops, *(["pad"] * (size - 2 - len(ops))), "output")
+        adjacency = np.zeros((size, size), dtype=np.int8)
+        chain = [*range(len(ops) + 1), size - 1]
+        adjacency[chain[:-1], chain[1:]] = 1
         return Graph(adjacency, labels)
 
     def op_vocabulary(self) -> list[str]:
-        """Node labels of :meth:`to_graph`."""
-        return ["input", *self.params["ops"], "output"]
+        """Node labels of :meth:`to_graph` (``pad`` marks unused layer slots)."""
+        return ["input", *self.params["ops"], "pad", "output"]
 
     def max_path_length(self) -> int:
         """The longest input-to-output path has ``max_layers`` inner nodes."""

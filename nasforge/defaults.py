@@ -1,0 +1,47 @@
+"""The built-in default search: what ``nasforge search`` runs with no arguments.
+
+MNIST-1D, the chain space narrowed to strong building blocks (convolutions with batch norm, widths
+32-96, 3-5 layers, global-average-pooling head), regularized evolution, short one-cycle training and
+a wall-time budget sized for about 5 minutes on 2 CPU cores (two worker processes, one torch thread
+each). Measured with ``benchmarks/bench_defaults.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: chain-space parameters of the default search
+CHAIN_SPACE: dict[str, Any] = {
+    "min_layers": 3,
+    "max_layers": 5,
+    "ops": ["conv", "sep_conv", "dil_conv"],
+    "widths": [32, 64, 96],
+    "kernel_sizes": [3, 5, 7],
+    "strides": [1],
+    "activations": ["relu", "gelu", "silu"],
+    "norms": ["batch"],
+    "dropouts": [0.0, 0.1],
+    "head": "gap",
+}
+
+#: training recipe of the default search (TrainEvaluator keyword arguments besides task/space/epochs)
+TRAINING: dict[str, Any] = {"batch_size": 128, "lr": 0.01, "weight_decay": 0.01}
+
+#: the default search settings (keys of ``nasforge search`` flags / config files)
+SEARCH: dict[str, Any] = {
+    "task": "mnist1d",
+    "space": "chain",
+    "strategy": "regularized-evolution",
+    "trials": 40,
+    "time_limit": 270.0,
+    "epochs": 10,
+    "seed": 0,
+    "device": "auto",
+    "workers": 2,
+    "executor": "auto",
+    "retries": 1,
+    "max_consecutive_failures": 10,
+    "space_opt": dict(CHAIN_SPACE),
+    "strategy_opt": {"population": 10, "sample": 3},
+    "evaluator_opt": dict(TRAINING),
+}
