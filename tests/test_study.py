@@ -211,3 +211,42 @@ def test_load_unknown_and_rebuilds_parts(store_path: Path) -> None:
     loaded = Study.load(store=store_path, name="s", build_evaluator=False)
     assert loaded.space.to_config() == {"name": "toy", "width": 10}
     assert loaded.strategy.to_config()["population"] == 4 and loaded.best_trial is not None
+
+
+def test_serial_trial_timeout(store_path: Path) -> None:
+    study = _study(store_path, evaluator=ToyEvaluator(sleep=5.0))
+    study.optimize(n_trials=2, trial_timeout=0.2, max_consecutive_failures=None, show_progress=False)
+    trials = study.trials
+    assert [t.error for t in trials] == ["timeout", "timeout"]
+    assert all(t.duration is not None and t.duration < 2.0 for t in trials)
+
+
+def test_progress_reports_done_total_and_best(store_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from nasforge.study.progress import Progress, RichProgress
+
+    calls: list[tuple[str, object]] = []
+
+    class Recorder(Progress):
+        def start(self, done: int, total: int | None, best: float | None) -> None:
+            calls.append(("start", (done, total, best)))
+
+        def update(self, done: int, best: float | None, failed: int = 0) -> None:
+            calls.append(("update", (done, best)))
+
+        def stop(self) -> None:
+            calls.append(("stop", None))
+
+    study = _study(store_path)
+    study.optimize(n_trials=3, progress=Recorder())
+    assert calls[0] == ("start", (0, 3, None)) and calls[-1] == ("stop", None)
+    updates = [c[1] for c in calls if c[0] == "update"]
+    assert [u[0] for u in updates] == [1, 2, 3]  # type: ignore[index]
+    assert updates[-1][1] == study.best_trial.value  # type: ignore[index,union-attr]
+    buffer = io.StringIO()
+    bar = RichProgress("valid_acc", console=Console(file=buffer, width=100))
+    study.optimize(n_trials=5, progress=bar)
+    assert "5/5" in buffer.getvalue() and "best valid_acc" in buffer.getvalue()

@@ -233,8 +233,8 @@ class Study:
 
     @property
     def artifacts_dir(self) -> Path:
-        """``<store stem>_artifacts/<study name>/`` next to the store file."""
-        path = self.store.path
+        """``<store stem>_artifacts/<study name>/`` next to the store file (absolute path)."""
+        path = self.store.path.resolve()
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.name)
         return path.parent / f"{path.stem}_artifacts" / safe
 
