@@ -135,3 +135,5 @@ def test_bad_options_raise_config_error() -> None:
         TPEStrategy(n_ei_candidates=0)
     with pytest.raises(ConfigError, match="multivariate"):
         TPEStrategy(multivariate="yes")
+    with pytest.raises(ConfigError, match="group"):
+        TPEStrategy(group=True, multivariate=False).setup(TinySpace(), 0)

@@ -105,7 +105,10 @@ class TPEStrategy(Strategy):
         options = {k: self.params[k] for k in _SAMPLER_OPTIONS if self.params[k] is not None}
         if options.get("group") is False:
             options.pop("group")
-        return optuna.samplers.TPESampler(seed=seed, **options)
+        try:
+            return optuna.samplers.TPESampler(seed=seed, **options)
+        except ValueError as exc:  # e.g. group=True without multivariate=True
+            raise ConfigError(f"strategy 'tpe': invalid TPESampler options {options}: {exc}") from exc
 
     def propose(self) -> Candidate:
         optuna = _import_optuna()
