@@ -1,0 +1,129 @@
+"""REINFORCE controller (Zoph & Le, "Neural Architecture Search with Reinforcement Learning", ICLR 2017).
+
+An LSTM policy emits the genotype as the space's flat decisions (``space.decisions()``), one token at
+a time: each step feeds the embedding of the previous token, and a per-decision softmax head picks
+the next one. Decisions that are inactive given the earlier tokens (``space.active``) are skipped
+(they read 0 and add no log-probability). Every told trial is one episode: the policy takes a
+REINFORCE step on ``-(R - b) * log p(arch) - entropy_weight * H``, with ``b`` an exponential moving
+average of the rewards (the paper's baseline) and rewards standardised by their running spread.
+Torch is seeded from the strategy seed and runs on one thread, so replaying the told trials
+rebuilds the same policy and the same next proposal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from nasforge.errors import ConfigError
+from nasforge.strategies.base import Strategy, positive_int
+from nasforge.study.trial import Candidate, Trial, TrialState
+
+
+def _unit(name: str, value: object, low: float = 0.0, high: float = math.inf) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a number in [{low}, {high}], got {value!r}")
+    return float(value)
+
+
+class ReinforceController(Strategy):
+    """LSTM policy over the flat decisions, trained with REINFORCE.
+
+    Args:
+        hidden: LSTM hidden size.
+        lr: Adam learning rate.
+        baseline_decay: decay of the moving-average baseline (0.95 in the paper's setup).
+        entropy_weight: weight of the entropy bonus.
+        temperature: softmax temperature when sampling.
+    """
+
+    name = "reinforce"
+
+    def __init__(
+        self,
+        hidden: int = 32,
+        lr: float = 0.01,
+        baseline_decay: float = 0.9,
+        entropy_weight: float = 1e-3,
+        temperature: float = 1.0,
+    ) -> None:
+        super().__init__(
+            hidden=positive_int("hidden", hidden),
+            lr=_unit("lr", lr, 1e-8, 10.0),
+            baseline_decay=_unit("baseline_decay", baseline_decay, 0.0, 1.0),
+            entropy_weight=_unit("entropy_weight", entropy_weight),
+            temperature=_unit("temperature", temperature, 1e-3, 100.0),
+        )
+
+    def on_setup(self) -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        space = self._space()
+        self.sizes = [d.n for d in space.decisions()]
+        gen = torch.Generator().manual_seed(self.seed)
+        h = self.params["hidden"]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)))
+            self.embed = torch.nn.Embedding(sum(self.sizes) + 1, h)
+            self.cell = torch.nn.LSTMCell(h, h)
+            self.heads = torch.nn.ModuleList(torch.nn.Linear(h, n) for n in self.sizes)
+        self.offsets = np.concatenate([[1], 1 + np.cumsum(self.sizes)[:-1]]).astype(int)
+        params = [*self.embed.parameters(), *self.cell.parameters(), *self.heads.parameters()]
+        self.optimizer = torch.optim.Adam(params, lr=self.params["lr"])
+        self.baseline: float | None = None
+        self.spread = 1.0
+
+    def _run(self, tokens: Sequence[int] | None) -> tuple[list[int], object, object]:
+        """Sample (``tokens`` None, using ``self.rng``) or score ``tokens``: (tokens, logp, entropy)."""
+        import torch
+
+        space = self._space()
+        h = self.params["hidden"]
+        state = (torch.zeros(1, h), torch.zeros(1, h))
+        inp = self.embed(torch.zeros(1, dtype=torch.long))
+        chosen = [0] * len(self.sizes)
+        logp = torch.zeros(())
+        entropy = torch.zeros(())
+        for i, n in enumerate(self.sizes):
+            if not space.active(chosen)[i]:
+                continue
+            state = self.cell(inp, state)
+            logits = self.heads[i](state[0])[0] / self.params["temperature"]
+            log_probs = torch.log_softmax(logits, dim=-1)
+            if tokens is None:
+                probs = log_probs.exp().detach().double().numpy()
+                token = int(self.rng.choice(n, p=probs / probs.sum()))
+            else:
+                token = int(tokens[i])
+            chosen[i] = token
+            logp = logp + log_probs[token]
+            entropy = entropy - (log_probs.exp() * log_probs).sum()
+            inp = self.embed(torch.tensor([int(self.offsets[i]) + token]))
+        return chosen, logp, entropy
+
+    def propose(self) -> Candidate:
+        import torch
+
+        with torch.no_grad():
+            tokens, _, _ = self._run(None)
+        return Candidate(self._space().from_flat(tokens))
+
+    def observe(self, trial: Trial) -> None:
+        if trial.state is not TrialState.COMPLETE or trial.value is None:
+            return
+        reward = float(trial.value)
+        if self.baseline is None:
+            self.baseline = reward
+            return
+        advantage = reward - self.baseline
+        decay = self.params["baseline_decay"]
+        self.spread = decay * self.spread + (1 - decay) * abs(advantage)
+        self.baseline = decay * self.baseline + (1 - decay) * reward
+        _, logp, entropy = self._run(self._space().to_flat(trial.architecture))
+        loss = -(advantage / max(self.spread, 1e-8)) * logp - self.params["entropy_weight"] * entropy
+        self.optimizer.zero_grad()
+        loss.backward()  # type: ignore[attr-defined]
+        self.optimizer.step()
