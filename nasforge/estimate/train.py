@@ -269,7 +269,7 @@ class TrainEvaluator(Evaluator):
         return metrics
 
 
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
     """Top-1 accuracy in eval mode under ``torch.inference_mode()``."""
     model.eval()
     correct = 0
