@@ -218,8 +218,11 @@ def validate_settings(s: dict[str, Any]) -> None:
         s["executor"] = "ray"
 
 
-def default_name(s: dict[str, Any]) -> str:
+def default_name(s: dict[str, Any], space: Any = None) -> str:
+    """``TASK-SPACE-STRATEGY`` (a tabular benchmark names its dataset instead of the task)."""
     task = Path(s["task"]).stem if s["task"].endswith((".npz", ".csv")) else s["task"]
+    if space is not None and not type(space).input_kinds:
+        task = str(space.params.get("dataset", "table"))
     return f"{task}-{s['space']}-{s['strategy']}"
 
 
@@ -274,7 +277,7 @@ def run(args: argparse.Namespace) -> int:
     except TypeError as exc:  # an unexpected keyword in --space-opt / --strategy-opt / --evaluator-opt
         raise ConfigError(f"bad option for {s['space']}/{s['strategy']}: {exc}") from exc
     executor = make_run_executor(s)
-    name = s.get("name") or default_name(s)
+    name = s.get("name") or default_name(s, space)
     store = s.get("store") or DEFAULT_STORE
     study = Study.create(
         store=store,
