@@ -34,17 +34,24 @@ def collect(executor: RayExecutor, n: int, limit: float = 90.0) -> dict[int, Job
 
 
 @pytest.fixture(scope="module")
-def executor():
+def cluster():
+    """The module's one local Ray instance (executors and the CLI join it)."""
     # the tests directory is not on the Ray workers' path: ship the fakes by value
     ray.cloudpickle.register_pickle_by_value(executor_fakes)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    # 4 logical CPUs: the module's idle executor keeps 2 actors while the CLI test starts 2 more
+    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    yield ray
+    ray.shutdown()
+    ray.cloudpickle.unregister_pickle_by_value(executor_fakes)
+
+
+@pytest.fixture(scope="module")
+def executor(cluster):
     ex = create("ray", workers=2, trial_timeout=5.0)
     ex.start(FakeEvaluator(payload_size=1_000_000))
     yield ex
     ex.shutdown(cancel=True)
-    assert ray.is_initialized()  # the executor leaves an instance it did not start running
-    ray.shutdown()
-    ray.cloudpickle.unregister_pickle_by_value(executor_fakes)
+    assert cluster.is_initialized()  # the executor leaves an instance it did not start running
 
 
 def test_jobs_run_on_two_actors_with_the_evaluator_shipped_once(executor):
@@ -98,3 +105,19 @@ def test_bad_parameters_fail_before_ray_starts():
         RayExecutor(workers=1, address="").start(FakeEvaluator())
     with pytest.raises(ConfigError, match="before start"):
         RayExecutor(workers=1).submit(job(0))
+
+
+@pytest.mark.slow
+def test_cli_search_on_ray_stores_every_trial(cluster, tmp_path, capsys):
+    from nasforge.cli.main import main
+    from nasforge.study import Study, TrialState
+
+    store = tmp_path / "cli.db"
+    argv = ["search", "--executor", "ray", "--workers", "2", "--trials", "3", "--epochs", "1",
+            "--store", str(store), "--name", "onray", "--space-opt", "min_layers=2",
+            "--space-opt", "max_layers=2", "--space-opt", "widths=[16]"]
+    assert main(argv) == 0, capsys.readouterr().err
+    study = Study.load(store=store, name="onray", build_evaluator=False)
+    trials = study.trials
+    assert len(trials) == 3 and all(t.state is TrialState.COMPLETE for t in trials)
+    assert all(0.0 <= t.metrics["valid_acc"] <= 1.0 and "test_acc" in t.metrics for t in trials)

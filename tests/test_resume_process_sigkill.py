@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from executor_fakes import ToyFaultEvaluator
 
 from nasforge.study import Study, TrialState
@@ -58,6 +59,7 @@ def gone(pid: int, within: float = 10.0) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_sigkill_driver_with_process_workers_then_resume(tmp_path):
     store = tmp_path / "k.db"
     completed: dict[int, float | None] = {}

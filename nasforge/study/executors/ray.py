@@ -100,10 +100,16 @@ class RayExecutor(Executor):
                 kwargs.update(num_cpus=int(self.workers), include_dashboard=False)
             else:
                 kwargs["address"] = self.address
+            # ray.init logs a token-authentication notice for every new local cluster: keep it quiet
+            notice = logging.getLogger("ray._private.authentication.authentication_token_setup")
+            level = notice.level
+            notice.setLevel(logging.ERROR)
             try:
                 ray.init(**kwargs)
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 raise ConfigError(f"could not start or join Ray (address={self.address!r}): {exc}") from exc
+            finally:
+                notice.setLevel(level)
             self._owns_ray = True
         try:
             self._evaluator_ref = ray.put(evaluator)
@@ -123,9 +129,16 @@ class RayExecutor(Executor):
         try:
             pids = ray.get([s.ready_ref for s in self._slots], timeout=float(self.start_timeout))
         except Exception as exc:
+            try:
+                free = ray.available_resources().get("CPU", 0)
+            except Exception:  # the cluster itself is gone
+                free = "unknown"
             self.shutdown(cancel=True)
             raise EvaluationError(
-                "worker_init", f"Ray actors failed to start (evaluator.prepare() or scheduling): {exc}"
+                "worker_init",
+                f"{self.workers} Ray actors (1 CPU each) did not start within start_timeout="
+                f"{self.start_timeout} s (free CPUs in the cluster: {free}): evaluator.prepare() failed, "
+                f"or the cluster has too few free CPUs for workers={self.workers}: {exc}",
             ) from exc
         for slot, pid in zip(self._slots, pids, strict=True):
             slot.pid, slot.ready_ref = pid, None

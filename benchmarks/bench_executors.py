@@ -1,0 +1,141 @@
+"""Evaluations per minute with 1 and 2 workers, for the ``process`` and ``ray`` executors.
+
+Every configuration trains the *same* chain-space architectures on MNIST-1D with the real
+``TrainEvaluator`` (one torch thread per worker). The task is loaded once in the driver and shipped
+to each worker once (process: pickled at start; Ray: one ``ray.put``). Each architecture appears twice
+in a row (two seeds), so two workers always run equally sized jobs side by side and the 2/1 ratio
+measures parallel efficiency, not scheduling luck. Worker start-up is timed separately and not part of
+the throughput. The script prints evaluations per minute per configuration and the 2-worker/1-worker
+ratio of each executor (both measured in the same run, so the ratio is comparable across machines);
+bars: process >= 1.7x, ray >= 1.6x.
+
+    python benchmarks/bench_executors.py                          # defaults, ~1-2 min on 2 free cores
+    python benchmarks/bench_executors.py --pairs 2 --epochs 1     # smoke test
+    python benchmarks/bench_executors.py --executors process --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+BARS = {"process": 1.7, "ray": 1.6}
+
+
+def make_jobs(pairs: int, seed: int) -> tuple[Any, list[Any]]:
+    """The benchmark space and its jobs: ``pairs`` sampled architectures, each twice (two seeds)."""
+    import numpy as np
+
+    import nasforge as nf
+    from nasforge.estimate.base import EvalContext
+    from nasforge.study.executors.base import Job
+
+    space = nf.spaces.create("chain", min_layers=2, max_layers=4, widths=[16, 32], dropouts=[0.0])
+    rng = np.random.default_rng(seed)
+    archs: list[Any] = []
+    while len(archs) < pairs:
+        arch = space.sample(rng)
+        if all(arch != a for a in archs):
+            archs.append(arch)
+    jobs = []
+    for i, arch in enumerate(archs):
+        for j in range(2):
+            n = 2 * i + j
+            jobs.append(Job(n, arch, EvalContext(trial_number=n, seed=1000 + n, device="cpu")))
+    return space, jobs
+
+
+def run_config(executor_name: str, workers: int, evaluator: Any, jobs: list[Any]) -> dict[str, Any]:
+    """Start an executor, run every job, return timings."""
+    from nasforge.study.executors import create
+
+    executor = create(executor_name, workers=workers, threads=1)
+    t0 = time.perf_counter()
+    executor.start(evaluator)
+    startup = time.perf_counter() - t0
+    try:
+        t1 = time.perf_counter()
+        for job in jobs:
+            executor.submit(job)
+        results = []
+        while len(results) < len(jobs):
+            results.extend(executor.wait(timeout=5.0))
+        seconds = time.perf_counter() - t1
+    finally:
+        executor.shutdown(cancel=True)
+    failed = [r for r in results if r.status != "ok"]
+    if failed:
+        raise SystemExit(f"{executor_name} x{workers}: {len(failed)} jobs failed, e.g. {failed[0].traceback}")
+    accs = {r.trial_number: round(float(r.metrics["valid_acc"]), 6) for r in results}
+    return {
+        "executor": executor_name,
+        "workers": workers,
+        "evaluations": len(results),
+        "seconds": seconds,
+        "evals_per_min": 60.0 * len(results) / seconds,
+        "startup_seconds": startup,
+        "valid_acc": accs,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--executors", default="process,ray", help="comma list of process, ray")
+    parser.add_argument("--pairs", type=int, default=6, help="architectures (each evaluated twice)")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, help="write the results to this JSON file")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    import nasforge as nf
+    from nasforge.estimate import TrainEvaluator
+
+    torch.set_num_threads(1)
+    names = [n.strip() for n in args.executors.split(",") if n.strip()]
+    task = nf.data.load("mnist1d")  # loaded once here, shipped to each worker once
+    space, jobs = make_jobs(args.pairs, args.seed)
+    evaluator = TrainEvaluator(task, space=space, epochs=args.epochs, batch_size=128, threads=1,
+                               latency_repeats=0, device="cpu")
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        ray = None
+        if name == "ray":
+            import ray
+
+            # one local instance for both worker counts (the executors join it)
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        try:
+            for workers in (1, 2):
+                row = run_config(name, workers, evaluator, jobs)
+                rows.append(row)
+                print(f"{name:8s} workers={workers}  {row['evaluations']:3d} evals in {row['seconds']:6.1f} s"
+                      f"  = {row['evals_per_min']:6.1f} evals/min  (start-up {row['startup_seconds']:.1f} s)",
+                      flush=True)
+        finally:
+            if ray is not None:
+                ray.shutdown()
+    ratios: dict[str, float] = {}
+    ok = True
+    for name in names:
+        one, two = (next(r for r in rows if r["executor"] == name and r["workers"] == w) for w in (1, 2))
+        if one["valid_acc"] != two["valid_acc"]:
+            print(f"WARNING {name}: results differ between 1 and 2 workers (not deterministic)")
+        ratios[name] = two["evals_per_min"] / one["evals_per_min"]
+        bar = BARS.get(name, 0.0)
+        verdict = "PASS" if ratios[name] >= bar else "FAIL"
+        ok = ok and ratios[name] >= bar
+        print(f"ratio {name}: 2 workers / 1 worker = {ratios[name]:.2f}x  (bar {bar}x: {verdict})")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"args": vars(args), "rows": rows, "ratios": ratios}, fh, indent=2)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":  # required: spawned workers re-import this file
+    sys.exit(main())
