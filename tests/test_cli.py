@@ -194,3 +194,39 @@ def test_malformed_genotype_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
     path.write_text('{"space": "chain", "genes": ')
     assert main(["train", str(path), "--task", "mnist1d", "--epochs", "1"]) == 2
     assert "nasforge: error:" in capsys.readouterr().err
+
+
+def _toy_parts(evaluator: ToyEvaluator) -> object:
+    def build(settings: dict[str, object]) -> tuple[object, object, object]:
+        return ToySpace(), nf.strategies.create("random"), evaluator
+
+    return build
+
+
+def test_ctrl_c_exits_130_and_resume_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import nasforge.cli.search as search
+
+    monkeypatch.setattr(search, "build_parts", _toy_parts(ToyEvaluator(interrupt_at=2)))
+    store = tmp_path / "c.db"
+    rc = main(["search", "--store", str(store), "--name", "toy", "--trials", "5", "--workers", "1",
+               "--no-progress"])
+    captured = capsys.readouterr()
+    assert rc == 130 and "nasforge resume toy" in " ".join(captured.err.split())
+    study = Study.load(store=store, name="toy", evaluator=ToyEvaluator())
+    assert [t.state.value for t in study.trials] == ["COMPLETE", "COMPLETE", "FAILED"]
+    assert study.store.integrity_check() == "ok"
+
+
+def test_aborted_search_exits_1_with_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import nasforge.cli.search as search
+
+    monkeypatch.setattr(search, "build_parts", _toy_parts(ToyEvaluator(fail_all=True)))
+    rc = main(["search", "--store", str(tmp_path / "a.db"), "--name", "toy", "--trials", "9",
+               "--workers", "1", "--max-consecutive-failures", "2", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "nasforge: error: study 'toy' stopped after 2 consecutive failed trials" in err
+    assert "non_finite x2" in err
