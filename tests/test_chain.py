@@ -160,3 +160,17 @@ def test_builder_shapes_and_strong_reference_net() -> None:
     dense = ChainSpace(input_kind="tabular")
     arch_t = dense.sample(np.random.default_rng(0))
     assert nf.models.build(dense, arch_t, task)(torch.zeros(4, 1, 16)).shape == (4, 3)
+
+
+def test_default_search_space_contains_the_strong_reference_net() -> None:
+    from nasforge import defaults
+
+    space = ChainSpace(input_kind="1d", **defaults.CHAIN_SPACE)
+    reference = Architecture("chain", {"depth": 4, "layers": [layer(width=64, kernel=5)] * 4})
+    space.validate(reference)
+    assert defaults.SEARCH["space"] == "chain" and defaults.SEARCH["task"] == "mnist1d"
+    assert defaults.SEARCH["strategy"] == "regularized-evolution"
+    assert 0 < defaults.SEARCH["time_limit"] <= 400 and defaults.SEARCH["epochs"] >= 1
+    rng = np.random.default_rng(0)
+    samples = [space.sample(rng) for _ in range(50)]
+    assert all(la["norm"] == "batch" and la["width"] >= 32 for a in samples for la in a["layers"])

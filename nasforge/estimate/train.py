@@ -203,7 +203,7 @@ class TrainEvaluator(Evaluator):
         if self.threads is not None:
             torch.set_num_threads(self.threads)
         device = resolve_device(self.device, context.device)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
             torch.manual_seed(int(context.seed))
             return self._run(architecture, context, reporter, epochs, device)
 
