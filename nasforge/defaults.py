@@ -3,7 +3,9 @@
 MNIST-1D, the chain space narrowed to strong building blocks (convolutions with batch norm, widths
 32-96, 3-5 layers, global-average-pooling head), regularized evolution, short one-cycle training and
 a wall-time budget sized for about 5 minutes on 2 CPU cores (two worker processes, one torch thread
-each). Measured with ``benchmarks/bench_defaults.py``.
+each). Measured with ``benchmarks/bench_defaults.py`` (6 random samples of this space, 10 epochs, one
+thread): test accuracy 98.2-99.2% (median 98.5%); the search trains at 15 epochs and keeps the best
+by validation accuracy. Trials stop starting after ``time_limit`` seconds (or ``trials`` trials).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ SEARCH: dict[str, Any] = {
     "strategy": "regularized-evolution",
     "trials": 40,
     "time_limit": 270.0,
-    "epochs": 10,
+    "epochs": 15,
     "seed": 0,
     "device": "auto",
     "workers": 2,
