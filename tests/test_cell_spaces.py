@@ -87,6 +87,10 @@ def test_nasnet_blocks_make_five_choices_from_cell_inputs_and_earlier_blocks() -
         space.validate(Architecture("nasnet", bad))
     with pytest.raises(ConfigError, match="blocks"):
         spaces.create("nasnet", blocks=0)
+    # size counts canonical genotypes: enumerate a 1-block, 2-op space (2 inputs x 2 ops per branch)
+    tiny = spaces.create("nasnet", blocks=1, ops=["skip_connect", "conv_1x1"])
+    flats = itertools.product(*(range(d.n) for d in tiny.decisions()))
+    assert tiny.size() == len({tiny.canonical_hash(tiny.from_flat(list(f))) for f in flats}) == 20**2
 
 
 def test_nasnet_unused_block_outputs_are_concatenated() -> None:

@@ -181,6 +181,14 @@ class NasNetSpace(SearchSpace):
                 block["ops"] = [p[1] for p in branches]
         return Architecture(arch.space, genes)
 
+    def size(self) -> float:
+        """Number of canonical genotypes: per block, an unordered pair of (input, op) branches."""
+        total = 1
+        for b in range(self.blocks):
+            m = len(self.block_inputs(b)) * len(self.ops)
+            total *= m * (m + 1) // 2 * len(COMBINERS)
+        return float(total) ** len(CELLS)
+
     # -- flat view ----------------------------------------------------------------------------
     def decisions(self, arch: Architecture | None = None) -> list[Decision]:
         out: list[Decision] = []
