@@ -71,6 +71,7 @@ def test_validate_names_the_offending_field() -> None:
     bad_cases = [
         ({"depth": 2, "layers": [layer()]}, "depth=2"),
         ({"depth": 9, "layers": [layer()] * 9}, "depth"),
+        ({"depth": 2.0, "layers": [layer()] * 2}, "depth"),
         ({"depth": 2, "layers": [layer(), layer(width=65)]}, "layer2.width"),
         ({"depth": 2, "layers": [layer(op="dense"), layer()]}, "layer1.op"),
         ({"depth": 2, "layers": [layer(), {"op": "conv"}]}, "layer2 must have"),

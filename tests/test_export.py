@@ -119,3 +119,19 @@ def test_cli_export_best_trial_and_train(tmp_path: Path, capsys: pytest.CaptureF
     bad.write_text("{not json")
     assert main(["train", str(bad), "--task", str(npz)]) == 2
     assert main(["train", str(out / "genotype.json"), "--task", str(npz), "--epochs", "0"]) == 2
+
+
+@pytest.mark.parametrize("name", nf.spaces.SPACES.names())
+def test_every_space_with_a_phenotype_exports(tmp_path: Path, name: str) -> None:
+    try:
+        cls = nf.spaces.SPACES.get(name)
+    except ImportError as exc:
+        pytest.skip(f"space {name!r} is not importable yet: {exc}")
+    if "2d" not in cls.input_kinds:
+        pytest.skip(f"space {name!r} has no 2-D phenotype")
+    space = cls()
+    task = tiny_task("2d")
+    arch = space.sample(np.random.default_rng(0))
+    model = nf.models.build(space, arch, task)
+    summary = export_model(model, tmp_path / name, task.input_shape, arch)
+    assert summary["max_abs_diff"] <= 1e-5

@@ -165,7 +165,7 @@ class ChainSpace(SearchSpace):
         if extra:
             raise SpaceError(f"chain genotype has unknown genes {extra}; expected 'depth' and 'layers'")
         depth = genes.get("depth")
-        if depth not in self.depths() or isinstance(depth, bool):
+        if not isinstance(depth, int) or isinstance(depth, bool) or depth not in self.depths():
             raise SpaceError(f"depth must be in {list(self.depths())}, got {depth!r}")
         layers = genes.get("layers")
         if not isinstance(layers, list) or len(layers) != depth:
