@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 
+import numpy as np
 import pytest
 from executor_fakes import FakeEvaluator, arch
 
@@ -159,3 +160,35 @@ def test_prepare_failure_is_reported_at_start():
         ex.start(_BadPrepare())
     assert info.value.reason == "worker_init"
     assert ex.pids == []
+
+
+class _Returns(FakeEvaluator):
+    def __init__(self, value: object) -> None:
+        super().__init__()
+        self.value = value
+
+    def evaluate(self, architecture, context, reporter=None):
+        for step in (1, 2, 3):
+            if reporter is not None and not reporter.report(step, {"valid_acc": np.float32(step / 10)}):
+                break
+        return self.value
+
+
+def test_run_job_maps_outcomes_without_a_process():
+    from nasforge.study.executors.worker import CollectingReporter, run_job
+
+    ok = run_job(_Returns({"valid_acc": np.float64(0.5), "checkpoint": "/x/model.pt"}), job(1))
+    assert ok.status == "ok" and type(ok.metrics["valid_acc"]) is float
+    assert ok.checkpoint == "/x/model.pt" and "checkpoint" not in ok.metrics
+    assert [s for s, _ in ok.intermediate] == [1.0, 2.0, 3.0]
+    assert type(ok.intermediate[0][1]["valid_acc"]) is float
+    bad = run_job(_Returns([0.5]), job(2))
+    assert (bad.status, bad.reason) == ("failed", "bad_metrics")
+    inf = run_job(_Returns({"valid_acc": 0.5, "loss": float("inf")}), job(3))
+    assert (inf.status, inf.reason) == ("failed", "non_finite") and "loss" in inf.traceback
+    seen: list[tuple[int, float]] = []
+    stopper = CollectingReporter(4, on_report=lambda n, s, m: seen.append((n, s)),
+                                 should_stop=lambda step, m: step >= 2)
+    pruned = run_job(_Returns({"valid_acc": 0.2}), job(4), stopper)
+    assert pruned.status == "pruned" and [s for s, _ in pruned.intermediate] == [1.0, 2.0]
+    assert seen == [(4, 1.0), (4, 2.0)]

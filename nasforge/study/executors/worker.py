@@ -147,7 +147,7 @@ def check_executor_params(workers: Any, trial_timeout: Any, threads: Any) -> Non
 
 def _plain(value: Any) -> Any:
     """NumPy / torch scalars -> Python numbers, so results pickle small and store as JSON."""
-    if isinstance(value, (bool, int, float, str)) or value is None:
+    if value is None or type(value) in (bool, int, float, str):
         return value
     item = getattr(value, "item", None)
     if callable(item):
