@@ -23,7 +23,6 @@ new ``--trials`` total) and refused, showing the difference, when it does not.
 from __future__ import annotations
 
 import argparse
-import inspect
 import math
 import tomllib
 from pathlib import Path
@@ -183,6 +182,7 @@ def resolve_settings(args: argparse.Namespace, defaults: dict[str, Any] | None =
     for opt in TABLE_KEYS:
         given = parse_options(getattr(args, opt, None), "--" + opt.replace("_", "-"))
         settings[opt] = {**(settings.get(opt) or {}), **given}
+        settings[f"_{opt}_is_default"] = opt not in from_file and not given
     validate_settings(settings)
     return settings
 
@@ -245,9 +245,9 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
     from nasforge import data
 
     task = data.load(s["task"])
-    if "input_kind" not in space_opt and "input_kind" in inspect.signature(space_cls).parameters:
-        space_opt["input_kind"] = task.input_kind
-    space = spaces.create(s["space"], **space_opt)
+    if task.input_kind == "tabular" and s.get("_space_opt_is_default"):
+        space_opt = {}  # the default's options choose signal ops; tabular data needs the space's own
+    space = _space_for_task(s["space"], space_opt, task.input_kind)
     evaluator = EVALUATORS.create(
         "train",
         task=s["task"],
@@ -258,6 +258,19 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
     )
     evaluator.prepare()
     return space, strategy, evaluator
+
+
+def _space_for_task(name: str, options: dict[str, Any], kind: str) -> Any:
+    """The space with ``input_kind`` set from the task when the space has that parameter and the
+    user did not set it."""
+    from nasforge import spaces
+
+    if "input_kind" not in options:
+        try:
+            return spaces.create(name, **options, input_kind=kind)
+        except (ConfigError, TypeError):
+            pass  # no input_kind parameter (or another problem, reported below)
+    return spaces.create(name, **options)
 
 
 def _checked_kwargs(options: dict[str, Any], flag: str) -> dict[str, Any]:
