@@ -230,3 +230,18 @@ def test_aborted_search_exits_1_with_summary(
     err = capsys.readouterr().err
     assert rc == 1 and "nasforge: error: study 'toy' stopped after 2 consecutive failed trials" in err
     assert "non_finite x2" in err
+
+
+def test_space_follows_the_task_input_kind(tmp_path: Path) -> None:
+    from nasforge.cli.main import build_parser
+    from nasforge.cli.search import build_parts, resolve_settings
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(90, 5)).astype(np.float32)
+    np.savez(tmp_path / "tab.npz", x=x, y=(x[:, 0] > 0).astype(np.int64))
+    for task, kind in (("digits", "2d"), (str(tmp_path / "tab.npz"), "tabular")):
+        args = build_parser().parse_args(["search", "--task", task, "--epochs", "1"])
+        space, _, evaluator = build_parts(resolve_settings(args))
+        assert space.params["input_kind"] == kind and evaluator.describe_task()["name"]
+        if kind == "tabular":
+            assert set(space.params["ops"]) <= {"dense", "identity"}
