@@ -29,58 +29,23 @@ from __future__ import annotations
 import collections
 import math
 import os
-import shutil
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nasforge.errors import ConfigError, StudyAborted
-from nasforge.estimate.base import EvalContext, Evaluator
+from nasforge.errors import ConfigError
+from nasforge.estimate.base import Evaluator
 from nasforge.space.base import SearchSpace
 from nasforge.strategies.base import Strategy
 from nasforge.study import config as cfg
-from nasforge.study.executors.base import Executor, Job, JobResult
-from nasforge.study.lease import DriverLease
+from nasforge.study.driver import Driver, derive_seed, make_executor, recover_and_replay
+from nasforge.study.executors.base import Executor
 from nasforge.study.progress import Progress, RichProgress
 from nasforge.study.store import Store, StudyRecord
-from nasforge.study.trial import Candidate, Trial, TrialState
+from nasforge.study.trial import Trial, TrialState
 
-#: failure reasons after which the candidate is re-run (transport failures, not the candidate's fault)
-REQUEUE_REASONS = ("worker_lost",)
-#: keys the store adds to ``Trial.info``; dropped from a re-run candidate's info
-_RECORD_KEYS = frozenset({"attempt", "seed", "requeued", "retry_of", "seq"})
-
-
-def derive_seed(study_seed: int, number: int) -> int:
-    """The evaluation seed of trial ``number`` (a 31-bit int from ``SeedSequence([seed, number])``)."""
-    return int(np.random.SeedSequence([int(study_seed), int(number)]).generate_state(1)[0] & 0x7FFFFFFF)
-
-
-@dataclass
-class _Pending:
-    candidate: Candidate
-    attempt: int = 1
-    retry_of: int | None = None
-
-
-def make_executor(
-    executor: str | Executor = "auto",
-    workers: int = 1,
-    trial_timeout: float | None = None,
-    options: dict[str, Any] | None = None,
-) -> Executor:
-    """An executor by name (``auto``: serial for one worker, process otherwise) or the instance given."""
-    if isinstance(executor, Executor):
-        return executor
-    from nasforge.study.executors import EXECUTORS
-
-    if executor == "auto":
-        executor = "serial" if workers == 1 else "process"
-    params: dict[str, Any] = {"workers": workers, "trial_timeout": trial_timeout, **(options or {})}
-    return EXECUTORS.create(str(executor), **params)
+__all__ = ["Study", "derive_seed", "make_executor"]
 
 
 def _check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
@@ -327,182 +292,27 @@ class Study:
             raise ConfigError("this study was loaded without an evaluator; pass evaluator=... to Study.load")
         ex = make_executor(executor, workers, trial_timeout, executor_options)
         if progress is None:
-            progress = (
-                RichProgress(self.objective, -1.0 if self.direction == "minimize" else 1.0)
-                if show_progress
-                else Progress()
-            )
+            sign = -1.0 if self.direction == "minimize" else 1.0
+            progress = RichProgress(self.objective, sign) if show_progress else Progress()
         self.interrupted = False
-        lease = DriverLease(self.store, self.record.id, self.name)
-        lease.acquire()
-        running: dict[int, _Pending] = {}
-        started = False
-        try:
-            queue = self._recover_and_replay()
-            deadline = None if timeout is None else time.monotonic() + float(timeout)
-            progress.start(self.store.count_budget(self.record.id), n_trials, self._best_value())
-            started = True
-            ex.start(self.evaluator)
-            consecutive: list[str] = []
-            while True:
-                lease.heartbeat()
-                while ex.in_flight < ex.capacity and self._may_start(n_trials, deadline, running):
-                    self._submit(ex, queue, running)
-                if ex.in_flight == 0:
-                    break
-                for result in ex.wait(timeout=1.0):
-                    if result.trial_number not in running:
-                        continue  # not ours (a stale result): ignore
-                    trial = self._finish(result, running.pop(result.trial_number), retries, queue)
-                    consecutive = (
-                        [] if trial.state is not TrialState.FAILED else [*consecutive, trial.error or "?"]
-                    )
-                    failed = sum(1 for t in self.strategy.history if t.state is TrialState.FAILED)
-                    progress.update(self._done_count(running), self._best_value(), failed)
-                    if max_consecutive_failures is not None and len(consecutive) >= max_consecutive_failures:
-                        reasons = collections.Counter(consecutive).most_common()
-                        text = ", ".join(f"{r} x{n}" for r, n in reasons)
-                        last = self.store.get_trial(self.record.id, trial.number)
-                        tail = (last.traceback or "").strip().splitlines()[-1:] or [""]
-                        raise StudyAborted(
-                            f"study {self.name!r} stopped after {len(consecutive)} consecutive failed trials "
-                            f"({text}); last error: {tail[0][:300]}. Fix the cause, then `nasforge resume "
-                            f"{self.name}`"
-                        )
-        except KeyboardInterrupt:
-            self.interrupted = True
-        finally:
-            reason = "interrupted" if self.interrupted else "aborted"
-            try:
-                ex.shutdown(cancel=True)
-            finally:
-                if running:
-                    self.store.fail_running(self.record.id, reason, requeued=True)
-                    for pending in running.values():
-                        self.strategy.forget(pending.candidate)
-                if started:
-                    progress.stop()
-                lease.release()
+        driver = Driver(
+            self,
+            ex,
+            progress,
+            n_trials=n_trials,
+            timeout=timeout,
+            retries=retries,
+            max_consecutive_failures=max_consecutive_failures,
+        )
+        self.interrupted = driver.run()
         return self
 
-    # -- driver helpers -----------------------------------------------------------------------
-    def _recover_and_replay(self) -> collections.deque[_Pending]:
-        """Fail RUNNING trials of a dead driver, replay the history, return candidates to re-run."""
-        sid = self.record.id
-        self.store.fail_running(sid, "driver_lost", requeued=True)
-        self.strategy.setup(self.space, self.seed)
-        for trial in self.store.history(sid):
-            self.strategy.tell(trial)
-        queue: collections.deque[_Pending] = collections.deque()
-        for lost in self.store.pending_requeues(sid):
-            candidate = lost.candidate
-            queue.append(_Pending(candidate, int(lost.info.get("attempt", 1)) + 1, lost.number))
-            self.strategy.pending[self.space.canonical_hash(lost.architecture)] = candidate
-        return queue
-
-    def _may_start(self, n_trials: int | None, deadline: float | None, running: dict[int, _Pending]) -> bool:
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
-        return n_trials is None or self.store.count_budget(self.record.id) < n_trials
-
-    def _done_count(self, running: dict[int, _Pending]) -> int:
-        return self.store.count_budget(self.record.id) - len(running)
-
-    def _best_value(self) -> float | None:
-        best = self.strategy.best()
-        return None if best is None else best.value
-
-    def _submit(self, ex: Executor, queue: collections.deque[_Pending], running: dict[int, _Pending]) -> None:
-        pending = queue.popleft() if queue else _Pending(self.strategy.ask())
-        candidate = pending.candidate
-        info = {k: v for k, v in candidate.info.items() if k not in _RECORD_KEYS}
-        candidate = Candidate(candidate.architecture, candidate.budget, candidate.parent, info)
-        pending.candidate = candidate
-        number = self.store.create_trial(
-            self.record.id,
-            candidate,
-            hash_=self.space.canonical_hash(candidate.architecture),
-            seed_fn=lambda n: derive_seed(self.seed, n),
-            attempt=pending.attempt,
-            retry_of=pending.retry_of,
-        )
-        checkpoint_dir = self.artifacts_dir / str(number)
-        checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        parent_checkpoint = None
-        if candidate.parent is not None and info.get("inherit_weights"):
-            parent_checkpoint = self.store.get_trial(self.record.id, candidate.parent).checkpoint
-        context = EvalContext(
-            trial_number=number,
-            seed=derive_seed(self.seed, number),
-            budget=candidate.budget,
-            device=str(getattr(self.evaluator, "device", None) or "cpu"),
-            checkpoint_dir=str(checkpoint_dir),
-            parent_checkpoint=parent_checkpoint,
-        )
-        running[number] = pending
-        ex.submit(Job(number, candidate.architecture, context))
-
-    def _finish(
-        self, result: JobResult, pending: _Pending, retries: int, queue: collections.deque[_Pending]
-    ) -> Trial:
-        """Write one result (one transaction), then tell the strategy or re-queue the candidate."""
-        metrics = dict(result.metrics or {})
-        checkpoint = result.checkpoint or metrics.pop("checkpoint", None)
-        value: float | None = None
-        error, tb = result.reason, result.traceback
-        if result.status == "ok":
-            raw = metrics.get(self.objective)
-            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-                state, error = TrialState.FAILED, "missing_objective"
-                tb = f"the evaluator returned no numeric {self.objective!r} (metrics: {sorted(metrics)})"
-            elif not math.isfinite(raw):
-                state, error = TrialState.FAILED, "non_finite"
-                tb = f"objective {self.objective!r} is {raw}"
-            else:
-                state, value = TrialState.COMPLETE, float(raw)
-        elif result.status == "pruned":
-            state = TrialState.PRUNED
-            raw = metrics.get(self.objective)
-            if raw is None and result.intermediate:
-                raw = result.intermediate[-1][1].get(self.objective)
-            value = float(raw) if isinstance(raw, (int, float)) and math.isfinite(raw) else None
-        else:
-            state, error = TrialState.FAILED, result.reason or "exception"
-        if value is not None and self.direction == "minimize":
-            value = -value
-        requeue = state is TrialState.FAILED and error in REQUEUE_REASONS and pending.attempt <= retries
-        self.store.finish_trial(
-            self.record.id,
-            result.trial_number,
-            state=state,
-            value=value,
-            metrics=metrics,
-            error=error if state is TrialState.FAILED else None,
-            traceback=tb if state is TrialState.FAILED else None,
-            started=result.started_at,
-            completed=result.completed_at,
-            checkpoint=checkpoint if isinstance(checkpoint, str) else None,
-            intermediate=list(result.intermediate or []),
-            requeued=requeue,
-        )
-        _remove_if_empty(self.artifacts_dir / str(result.trial_number))
-        trial = self.store.get_trial(self.record.id, result.trial_number)
-        if requeue:
-            queue.append(_Pending(pending.candidate, pending.attempt + 1, result.trial_number))
-        else:
-            self.strategy.tell(trial)
-        return trial
+    def _recover_and_replay(self) -> Any:
+        """Fail RUNNING trials of a dead driver and replay the history (see :mod:`~.driver`)."""
+        return recover_and_replay(self)
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, store={str(self.store.path)!r})"
-
-
-def _remove_if_empty(path: Path) -> None:
-    try:
-        if path.is_dir() and not any(path.iterdir()):
-            shutil.rmtree(path, ignore_errors=True)
-    except OSError:
-        pass
 
 
 def _check_compatible(space: SearchSpace, evaluator: Evaluator) -> None:
