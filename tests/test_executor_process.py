@@ -133,6 +133,22 @@ def test_shutdown_cancel_is_prompt_and_leaves_no_process():
     ex.shutdown(cancel=True)  # idempotent
 
 
+def test_shutdown_without_cancel_lets_the_running_trial_finish():
+    ex = ProcessExecutor(workers=1)
+    ex.start(FakeEvaluator())
+    ex.submit(job(41, t=0.5))
+    assert ex.wait(timeout=0.1) == []
+    pids = ex.pids
+    t0 = time.monotonic()
+    ex.shutdown(cancel=False)
+    assert time.monotonic() - t0 >= 0.3  # waited for the trial
+    assert all(gone(pid) for pid in pids)
+    ex.start(FakeEvaluator())  # an executor can be started again
+    ex.submit(job(42))
+    assert collect(ex, 1)[42].status == "ok"
+    ex.shutdown()
+
+
 class _Unpicklable(FakeEvaluator):
     def __reduce__(self):
         raise TypeError("cannot pickle this evaluator")

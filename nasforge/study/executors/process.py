@@ -129,6 +129,7 @@ class ProcessExecutor(Executor):
     # -- life cycle -------------------------------------------------------------------------------------
     def start(self, evaluator: Evaluator) -> None:
         """Spawn the workers, send each the evaluator once and wait until all have run ``prepare()``."""
+        self.shutdown(cancel=True)  # a second start replaces the workers of the first
         self._check_params()
         try:
             self._payload = pickle.dumps(evaluator, protocol=pickle.HIGHEST_PROTOCOL)
@@ -185,22 +186,25 @@ class ProcessExecutor(Executor):
             return
         self._started = False
         self._queue.clear()
-        for slot in self._slots:
-            if slot.process is None:
-                continue
+        live = [slot for slot in self._slots if slot.process is not None]
+        for slot in live:
             if not cancel and slot.conn is not None:
                 try:
-                    slot.conn.send(None)
+                    slot.conn.send(None)  # finish the current trial, then exit
                 except (OSError, BrokenPipeError):
                     pass
+        for slot in live:
+            if not cancel:
                 slot.process.join(self.trial_timeout)
             if slot.process.is_alive():
                 slot.process.terminate()
-                slot.process.join(2.0)
+        for slot in live:
+            slot.process.join(2.0)
             if slot.process.is_alive():
                 slot.process.kill()
-            slot.process.join(5.0)
+                slot.process.join(5.0)
             self._close(slot)
+        for slot in self._slots:
             slot.clear_job()
         self._done = []
         _LIVE.discard(self)

@@ -84,6 +84,7 @@ class RayExecutor(Executor):
     # -- life cycle -------------------------------------------------------------------------------------
     def start(self, evaluator: Evaluator) -> None:
         """Start (or join) Ray, put the evaluator in the object store once, start the actors."""
+        self.shutdown(cancel=True)  # a second start replaces the actors of the first
         self._check_params()
         try:
             import ray
