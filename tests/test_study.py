@@ -142,14 +142,15 @@ def test_second_driver_refuses_and_dead_lease_is_taken_over(store_path: Path) ->
         conn.execute("INSERT INTO leases VALUES (?, 'other', ?, ?, 0)",
                      (study.record.id, __import__("os").getpid(), __import__("socket").gethostname()))
     with pytest.raises(StoreError, match="already being run by another driver"):
-        study.optimize(n_trials=2, show_progress=False)
-    assert study.trials == []
+        study.optimize(n_trials=2, show_progress=False, save_budget=True)
+    assert study.trials == [] and "budget" not in store.get_study("s").config  # nothing altered
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     with store.transaction() as conn:
         conn.execute("UPDATE leases SET pid = ? WHERE study_id = ?", (dead.pid, study.record.id))
-    study.optimize(n_trials=2, show_progress=False)
+    study.optimize(n_trials=2, show_progress=False, save_budget=True)
     assert len(study.trials) == 2 and store.read_lease(study.record.id) is None
+    assert store.get_study("s").config["budget"] == {"n_trials": 2}
 
 
 def test_worker_lost_is_requeued_and_counted_once(store_path: Path) -> None:

@@ -319,8 +319,6 @@ def run_study(study: Any, s: dict[str, Any], args: argparse.Namespace, executor:
     from nasforge.cli.table import print_results
 
     n_trials = s.get("trials")
-    budget = {"n_trials": n_trials, "time_limit": s.get("time_limit")}
-    study.set_budget(**{k: v for k, v in budget.items() if v is not None})
     console = Console(stderr=True)
     console.print(
         f"study [bold]{study.name}[/bold] in {study.store.path}: space {study.space.name}, strategy "
@@ -338,6 +336,7 @@ def run_study(study: Any, s: dict[str, Any], args: argparse.Namespace, executor:
         retries=1 if s.get("retries") is None else s["retries"],
         max_consecutive_failures=s.get("max_consecutive_failures") or 10,
         show_progress=not getattr(args, "no_progress", False),
+        save_budget=True,
     )
     print_results(study, top=max(1, getattr(args, "top", 10) or 10))
     if study.interrupted:

@@ -78,6 +78,7 @@ class Driver:
         timeout: float | None,
         retries: int,
         max_consecutive_failures: int | None,
+        save_budget: bool = False,
     ) -> None:
         self.study = study
         self.store = study.store
@@ -88,6 +89,7 @@ class Driver:
         self.timeout = timeout
         self.retries = retries
         self.max_consecutive_failures = max_consecutive_failures
+        self.save_budget = save_budget
         self.running: dict[int, Pending] = {}
         self.queue: collections.deque[Pending] = collections.deque()
         self.consecutive: list[str] = []
@@ -100,6 +102,9 @@ class Driver:
         lease.acquire()
         interrupted = started = False
         try:
+            if self.save_budget:  # only once the lease is ours: a refused run alters nothing
+                budget = {"n_trials": self.n_trials, "time_limit": self.timeout}
+                study.set_budget(**{k: v for k, v in budget.items() if v is not None})
             self.queue = recover_and_replay(study)
             deadline = None if self.timeout is None else time.monotonic() + float(self.timeout)
             self.progress.start(self.store.count_budget(self.sid), self.n_trials, self._best_value())

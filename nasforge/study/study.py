@@ -274,13 +274,15 @@ class Study:
         show_progress: bool = True,
         executor_options: dict[str, Any] | None = None,
         progress: Progress | None = None,
+        save_budget: bool = False,
     ) -> Study:
         """Run trials until the study holds ``n_trials`` (counted) trials or ``timeout`` passes.
 
         ``executor``: ``"auto"`` (serial for one worker, process otherwise), ``"serial"``,
         ``"process"``, ``"ray"`` or an :class:`Executor` instance; ``executor_options`` go to its
-        constructor (e.g. ``{"address": "HOST:PORT"}`` for Ray). Ctrl-C stops cleanly and sets
-        :attr:`interrupted`. Returns ``self``.
+        constructor (e.g. ``{"address": "HOST:PORT"}`` for Ray). ``save_budget`` stores ``n_trials``
+        and ``timeout`` with the study once the run has started (``nasforge resume`` reuses them).
+        Ctrl-C stops cleanly and sets :attr:`interrupted`. Returns ``self``.
         """
         _check_int("n_trials", n_trials, 1, allow_none=True)
         _check_seconds("timeout", timeout)
@@ -303,6 +305,7 @@ class Study:
             timeout=timeout,
             retries=retries,
             max_consecutive_failures=max_consecutive_failures,
+            save_budget=save_budget,
         )
         self.interrupted = driver.run()
         return self
