@@ -125,7 +125,7 @@ class Driver:
             try:
                 ex.shutdown(cancel=True)
             finally:
-                if self.running:
+                if started:  # whatever is still RUNNING is ours (we hold the lease)
                     reason = "interrupted" if interrupted else "aborted"
                     self.store.fail_running(self.sid, reason, requeued=True)
                     for pending in self.running.values():
@@ -145,7 +145,8 @@ class Driver:
         return None if best is None else best.value
 
     def _on_result(self, result: JobResult) -> None:
-        trial = self._finish(result, self.running.pop(result.trial_number))
+        trial = self._finish(result, self.running[result.trial_number])
+        del self.running[result.trial_number]  # only now: a Ctrl-C inside _finish leaves it RUNNING
         failures = [*self.consecutive, trial.error or "?"]
         self.consecutive = failures if trial.state is TrialState.FAILED else []
         failed = sum(1 for t in self.study.strategy.history if t.state is TrialState.FAILED)
