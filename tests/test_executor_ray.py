@@ -121,3 +121,23 @@ def test_cli_search_on_ray_stores_every_trial(cluster, tmp_path, capsys):
     trials = study.trials
     assert len(trials) == 3 and all(t.state is TrialState.COMPLETE for t in trials)
     assert all(0.0 <= t.metrics["valid_acc"] <= 1.0 and "test_acc" in t.metrics for t in trials)
+
+
+def test_study_on_ray_reruns_a_lost_trial(cluster, tmp_path):
+    from executor_fakes import ToyFaultEvaluator
+    from fakes import ToySpace
+
+    import nasforge as nf
+    from nasforge.study import Study, TrialState
+
+    evaluator = ToyFaultEvaluator(kill_at=[1])
+    study = Study.create(store=tmp_path / "r.db", name="ray-faults", space=ToySpace(),
+                         strategy=nf.strategies.create("random"), evaluator=evaluator, seed=2)
+    study.optimize(n_trials=5, workers=2, executor="ray", retries=1, show_progress=False)
+    trials = {t.number: t for t in study.trials}
+    assert trials[1].error == "worker_lost"
+    rerun = [t for t in trials.values() if t.info.get("retry_of") == 1]
+    assert len(rerun) == 1 and rerun[0].state is TrialState.COMPLETE
+    assert rerun[0].architecture == trials[1].architecture
+    assert study.store.count_budget(study.record.id) == 5 and len(trials) == 6
+    assert all(t.state is TrialState.COMPLETE for n, t in trials.items() if n != 1)
