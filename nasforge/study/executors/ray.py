@@ -269,8 +269,10 @@ class RayExecutor(Executor):
                 try:
                     self._done.append(ray.get(ref))
                 except Exception as exc:
-                    self._done.append(self._failure(job, exc))
-                    self._replace(slot)
+                    result = self._failure(job, exc)
+                    self._done.append(result)
+                    if result.reason != "exception":  # the actor is gone or unusable: a fresh one
+                        self._replace(slot)
                 return
 
     def _failure(self, job: Job, exc: BaseException) -> JobResult:
