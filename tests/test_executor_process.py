@@ -208,3 +208,16 @@ def test_run_job_maps_outcomes_without_a_process():
     pruned = run_job(_Returns({"valid_acc": 0.2}), job(4), stopper)
     assert pruned.status == "pruned" and [s for s, _ in pruned.intermediate] == [1.0, 2.0]
     assert seen == [(4, 1.0), (4, 2.0)]
+
+
+def test_ray_is_imported_only_when_a_ray_executor_starts():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import nasforge.study.executors.ray as r, nasforge.study.executors.process as p; "
+        "r.RayExecutor(workers=2); print('ray' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
