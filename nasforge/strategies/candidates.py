@@ -26,6 +26,7 @@ from nasforge.space.encodings import paths
 
 FEATURE_KINDS = ("auto", "wl", "path", "onehot", "wl+onehot", "path+onehot")
 _ENUM_CACHE: dict[str, tuple[list[Architecture], list[str]]] = {}
+_INDEX_CACHE: dict[tuple[str, str], SpaceIndex] = {}
 
 
 def _space_key(space: SearchSpace) -> str:
@@ -199,3 +200,36 @@ def _wl_tokens(space: SearchSpace, arch: Architecture, iterations: int) -> list[
         ]
         out += labels
     return out
+
+
+class SpaceIndex:
+    """The whole of a small space with a precomputed feature matrix, for vectorised scoring.
+
+    ``archs[i]`` has canonical hash ``hashes[i]`` and feature row ``matrix[i]`` (CSR, L2-normalised).
+    Built once per process, space configuration and feature kind (:meth:`get`).
+    """
+
+    def __init__(self, space: SearchSpace, kind: str, archs: list[Architecture], hashes: list[str]) -> None:
+        self.fmap = FeatureMap(space, kind)
+        self.archs = archs
+        self.hashes = hashes
+        self.position = {h: i for i, h in enumerate(hashes)}
+        self.matrix = self.fmap.matrix(archs, hashes)
+
+    @classmethod
+    def get(cls, space: SearchSpace, kind: str = "auto") -> SpaceIndex | None:
+        """The cached index of ``space`` with features ``kind``, or ``None`` if not enumerable."""
+        key = (_space_key(space), kind)
+        if key not in _INDEX_CACHE:
+            enumerated = enumerate_space(space)
+            if enumerated is None:
+                return None
+            _INDEX_CACHE[key] = cls(space, kind, *enumerated)
+        return _INDEX_CACHE[key]
+
+    def unknown(self, known: Iterable[str]) -> np.ndarray:
+        """Indices of the architectures whose hash is not in ``known``."""
+        mask = np.ones(len(self.archs), dtype=bool)
+        idx = [self.position[h] for h in known if h in self.position]
+        mask[idx] = False
+        return np.flatnonzero(mask)

@@ -23,12 +23,25 @@ from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.special import ndtr
 
 from nasforge.errors import ConfigError
+from nasforge.space.architecture import Architecture
 from nasforge.strategies.base import Strategy, positive_int
-from nasforge.strategies.candidates import FEATURE_KINDS, FeatureMap, candidate_pool
+from nasforge.strategies.candidates import FEATURE_KINDS, FeatureMap, SpaceIndex, candidate_pool
 from nasforge.study.trial import Candidate, Trial, TrialState
 
 _LENGTHSCALES = (0.05, 0.1, 0.2, 0.4, 0.8)
 _NOISES = (1e-3, 1e-2, 0.1)
+TRANSFORMS = ("log", "none")
+
+
+def warp(y: np.ndarray, kind: str = "log") -> np.ndarray:
+    """Standardised targets; ``log`` is ``-log(max(y) + m - y)`` with ``m = (max - median) / 10``,
+    which spreads the top of the distribution and squashes the long tail of poor architectures."""
+    y = np.asarray(y, dtype=float)
+    if kind == "log" and len(y) > 1:
+        top = y.max()
+        margin = max((top - float(np.median(y))) / 10.0, 1e-9)
+        y = -np.log(top + margin - y)
+    return (y - y.mean()) / (y.std() or 1.0)
 
 
 class GPStrategy(Strategy):
@@ -45,6 +58,8 @@ class GPStrategy(Strategy):
         n_parents: the neighbours of this many best architectures are always candidates.
         refit_every: re-select the kernel hyperparameters every this many tells.
         xi: exploration margin of expected improvement (in standard deviations of the values).
+        transform: ``log`` warps the values with :func:`warp` before fitting (focus on the top),
+            ``none`` only standardises them.
     """
 
     name = "gp"
@@ -54,14 +69,17 @@ class GPStrategy(Strategy):
         n_initial: int = 10,
         features: str = "auto",
         max_train: int = 200,
-        max_candidates: int = 30_000,
+        max_candidates: int = 5000,
         n_random: int = 1000,
         n_parents: int = 5,
         refit_every: int = 1,
         xi: float = 0.0,
+        transform: str = "log",
     ) -> None:
         if features not in FEATURE_KINDS:
             raise ConfigError(f"features must be one of {list(FEATURE_KINDS)}, got {features!r}")
+        if transform not in TRANSFORMS:
+            raise ConfigError(f"transform must be one of {list(TRANSFORMS)}, got {transform!r}")
         if not isinstance(xi, (int, float)) or not math.isfinite(xi) or xi < 0:
             raise ConfigError(f"xi must be a finite number >= 0, got {xi!r}")
         super().__init__(
@@ -73,10 +91,14 @@ class GPStrategy(Strategy):
             n_parents=positive_int("n_parents", n_parents, 0),
             refit_every=positive_int("refit_every", refit_every),
             xi=float(xi),
+            transform=transform,
         )
 
     def on_setup(self) -> None:
-        self.fmap = FeatureMap(self._space(), self.params["features"])
+        self.index = SpaceIndex.get(self._space(), self.params["features"])
+        self.fmap = self.index.fmap if self.index is not None else FeatureMap(
+            self._space(), self.params["features"]
+        )
         self._hyper: tuple[float, float] | None = None
         self._hyper_at = -1
 
@@ -96,21 +118,13 @@ class GPStrategy(Strategy):
         if len(train) < max(self.params["n_initial"], 2):
             return Candidate(space.sample(self.rng))
         parents = [t.architecture for t in sorted(train, key=lambda t: t.value, reverse=True)]  # type: ignore
-        archs, keys = candidate_pool(
-            space, self.rng, {**self.pending, **dict.fromkeys(self.evaluated)},
-            parents[: self.params["n_parents"]], n_random=self.params["n_random"],
-            max_pool=self.params["max_candidates"],
-        )
-        if not archs:
+        parents = parents[: self.params["n_parents"]]
+        pool = self._pool(parents)
+        if pool is None:
             return Candidate(space.sample(self.rng))
-        x_train = self.fmap.matrix([t.architecture for t in train])
-        x_cand = self.fmap.matrix(archs, keys)
-        ncol = len(self.fmap.vocab)
-        x_train.resize((x_train.shape[0], ncol))
-        x_cand.resize((x_cand.shape[0], ncol))
-        y = np.array([t.value for t in train], dtype=float)
-        mean, std = y.mean(), y.std() or 1.0
-        z = (y - mean) / std
+        archs, x_cand = pool
+        x_train = self._matrix([t.architecture for t in train])
+        z = warp(np.array([t.value for t in train], dtype=float), self.params["transform"])
         gram = (x_train @ x_train.T).toarray()
         ls, noise = self._hyperparameters()
         chol = cholesky(np.exp((gram - 1.0) / ls) + noise * np.eye(len(z)), lower=True)
@@ -125,6 +139,40 @@ class GPStrategy(Strategy):
         pick = int(np.argmax(ei + 1e-12 * self.rng.random(len(ei))))
         return Candidate(archs[pick], info={"ei": float(ei[pick])})
 
+    def _matrix(self, archs: list[Architecture]) -> Any:
+        """Feature rows of ``archs`` (from the whole-space index where possible)."""
+        keys = [self._key(a) for a in archs]
+        if self.index is not None and all(k in self.index.position for k in keys):
+            return self.index.matrix[[self.index.position[k] for k in keys]]
+        x = self.fmap.matrix(archs, keys)
+        x.resize((x.shape[0], max(len(self.fmap.vocab), 1)))
+        return x
+
+    def _pool(self, parents: list[Architecture]) -> tuple[list[Architecture], Any] | None:
+        """Candidates (architectures, feature rows): unknown neighbours of the parents plus a
+        uniform subsample of the rest of the space (or random samples if not enumerable)."""
+        space = self._space()
+        known = {**self.pending, **dict.fromkeys(self.evaluated)}
+        index = self.index
+        if index is None:
+            archs, keys = candidate_pool(
+                space, self.rng, known, parents, n_random=self.params["n_random"], whole_space=False
+            )
+            if not archs:
+                return None
+            x = self.fmap.matrix(archs, keys)
+            x.resize((x.shape[0], max(len(self.fmap.vocab), 1)))
+            return archs, x
+        rows = index.unknown(known)
+        if len(rows) == 0:
+            return None
+        cap = self.params["max_candidates"]
+        if len(rows) > cap:
+            near = [index.position.get(self._key(nb)) for p in parents for nb in space.neighbours(p)]
+            near = [i for i in near if i is not None and index.hashes[i] not in known]
+            rows = np.union1d(rows[self.rng.choice(len(rows), size=cap, replace=False)], near).astype(int)
+        return [index.archs[i] for i in rows], index.matrix[rows]
+
     def _hyperparameters(self) -> tuple[float, float]:
         """(length scale, noise) by marginal likelihood, re-selected every ``refit_every`` tells on
         the history up to the last multiple of ``refit_every`` (so replay gives the same values)."""
@@ -136,9 +184,8 @@ class GPStrategy(Strategy):
         train = self._training(prefix)
         if len(train) < 2:
             train = self._training()
-        y = np.array([t.value for t in train], dtype=float)
-        z = (y - y.mean()) / (y.std() or 1.0)
-        x = self.fmap.matrix([t.architecture for t in train])
+        z = warp(np.array([t.value for t in train], dtype=float), self.params["transform"])
+        x = self._matrix([t.architecture for t in train])
         gram = (x @ x.T).toarray()
         best: tuple[float, float, float] | None = None
         eye = np.eye(len(z))

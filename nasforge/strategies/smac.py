@@ -31,7 +31,8 @@ class SMACStrategy(Strategy):
         n_random: random candidates per ask (a subsample of the whole space when it is enumerable).
         n_starts: local searches start from this many best told architectures and best random ones.
         ls_steps: at most this many moves per local search.
-        refit_every: refit the forest every this many tells.
+        refit_every: refit the forest every this many tells; ``None`` (default) refits every
+            ``max(1, told // 50)`` tells (every tell up to 100 trials, every 20 at 1,000).
         max_train: fit on at most this many trials (the best half plus the most recent).
     """
 
@@ -44,7 +45,7 @@ class SMACStrategy(Strategy):
         n_random: int = 1000,
         n_starts: int = 5,
         ls_steps: int = 5,
-        refit_every: int = 1,
+        refit_every: int | None = None,
         max_train: int = 500,
     ) -> None:
         super().__init__(
@@ -53,7 +54,7 @@ class SMACStrategy(Strategy):
             n_random=positive_int("n_random", n_random),
             n_starts=positive_int("n_starts", n_starts),
             ls_steps=positive_int("ls_steps", ls_steps, 0),
-            refit_every=positive_int("refit_every", refit_every),
+            refit_every=None if refit_every is None else positive_int("refit_every", refit_every),
             max_train=positive_int("max_train", max_train, 2),
         )
 
@@ -61,6 +62,15 @@ class SMACStrategy(Strategy):
         self._forest = None
         self._fit_mark = -1
         self._codes: dict[str, np.ndarray] = {}
+        self._nbr_cache: dict[str, list[Architecture]] = {}
+
+    def _neighbours(self, arch: Architecture) -> list[Architecture]:
+        key = self._key(arch)
+        found = self._nbr_cache.get(key)
+        if found is None:
+            found = self._space().neighbours(arch)
+            self._nbr_cache[key] = found
+        return found
 
     def _encode(self, archs: list[Architecture], keys: list[str] | None = None) -> np.ndarray:
         space = self._space()
@@ -78,8 +88,9 @@ class SMACStrategy(Strategy):
         """Refit the forest when due; returns the incumbent value (max told)."""
         from sklearn.ensemble import RandomForestRegressor
 
-        every = self.params["refit_every"]
-        mark = max(len(self.history) // every * every, 1)
+        told = len(self.history)
+        every = self.params["refit_every"] or max(1, told // 50)
+        mark = max(told // every * every, 1)
         done = [t for t in self.history[:mark] if t.state is TrialState.COMPLETE and t.value is not None]
         if self._forest is None or self._fit_mark != mark:
             cap = self.params["max_train"]
@@ -100,7 +111,9 @@ class SMACStrategy(Strategy):
         return max(t.value for t in self.completed)  # type: ignore[type-var,return-value]
 
     def _ei(self, x: np.ndarray, best: float) -> np.ndarray:
-        preds = np.stack([tree.predict(x) for tree in self._forest.estimators_])  # type: ignore[union-attr]
+        x32 = np.ascontiguousarray(x, dtype=np.float32)
+        trees = self._forest.estimators_  # type: ignore[union-attr]
+        preds = np.stack([tree.tree_.predict(x32).reshape(len(x32), -1)[:, 0] for tree in trees])
         mu, sigma = preds.mean(0), preds.std(0) + 1e-6
         u = (mu - best) / sigma
         return (mu - best) * ndtr(u) + sigma * np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
@@ -120,22 +133,32 @@ class SMACStrategy(Strategy):
             scored = {k: (float(e), a) for k, e, a in zip(keys, ei, archs, strict=True)}
         n = self.params["n_starts"]
         top_told = sorted(self.completed, key=lambda t: t.value, reverse=True)[:n]  # type: ignore
-        starts = [t.architecture for t in top_told]
-        starts += [a for _, a in sorted(scored.values(), key=lambda ea: -ea[0])[:n]]
-        for start in starts:
-            current, current_ei = start, scored.get(self._key(start), (-1.0, start))[0]
-            for _ in range(self.params["ls_steps"]):
-                nbrs = [nb for nb in space.neighbours(current) if self._key(nb) not in known]
-                if not nbrs:
-                    break
-                nkeys = [self._key(nb) for nb in nbrs]
-                ei = self._ei(self._encode(nbrs, nkeys), best)
-                for k, e, a in zip(nkeys, ei, nbrs, strict=True):
-                    scored[k] = (float(e), a)
-                j = int(np.argmax(ei))
-                if ei[j] <= current_ei:
-                    break
-                current, current_ei = nbrs[j], float(ei[j])
+        starts = [(t.architecture, scored.get(self._key(t.architecture), (-1.0,))[0]) for t in top_told]
+        starts += [(a, e) for e, a in sorted(scored.values(), key=lambda ea: -ea[0])[:n]]
+        # all local searches advance together: one forest evaluation per step
+        for _ in range(self.params["ls_steps"]):
+            moves: list[tuple[int, list[Architecture], list[str]]] = []
+            for i, (current, _) in enumerate(starts):
+                nbrs = [nb for nb in self._neighbours(current) if self._key(nb) not in known]
+                if nbrs:
+                    moves.append((i, nbrs, [self._key(nb) for nb in nbrs]))
+            if not moves:
+                break
+            flat_archs = [a for _, nbrs, _ in moves for a in nbrs]
+            flat_keys = [k for _, _, keys in moves for k in keys]
+            ei = self._ei(self._encode(flat_archs, flat_keys), best)
+            for k, e, a in zip(flat_keys, ei, flat_archs, strict=True):
+                scored[k] = (float(e), a)
+            offset, moved = 0, False
+            for i, nbrs, _ in moves:
+                part = ei[offset: offset + len(nbrs)]
+                offset += len(nbrs)
+                j = int(np.argmax(part))
+                if part[j] > starts[i][1]:
+                    starts[i] = (nbrs[j], float(part[j]))
+                    moved = True
+            if not moved:
+                break
         if not scored:
             return Candidate(space.sample(self.rng))
         key = max(scored, key=lambda k: scored[k][0])
