@@ -4,10 +4,12 @@ Every configuration trains the *same* chain-space architectures on MNIST-1D with
 ``TrainEvaluator`` (one torch thread per worker). The task is loaded once in the driver and shipped
 to each worker once (process: pickled at start; Ray: one ``ray.put``). Each architecture appears twice
 in a row (two seeds), so two workers always run equally sized jobs side by side and the 2/1 ratio
-measures parallel efficiency, not scheduling luck. Worker start-up is timed separately and not part of
-the throughput. The script prints evaluations per minute per configuration and the 2-worker/1-worker
-ratio of each executor (both measured in the same run, so the ratio is comparable across machines);
-bars: process >= 1.7x, ray >= 1.6x.
+measures parallel efficiency, not scheduling luck. Worker start-up and one warm-up job per worker are
+timed separately and not part of the throughput. A "hardware ceiling" (two independent CPU-bound
+processes against one) is printed too: on a busy machine it falls well below 2.0, and so do the
+ratios. The script prints evaluations per minute per configuration and the 2-worker/1-worker ratio of
+each executor (both measured in the same run, so the ratio is comparable across machines); bars:
+process >= 1.7x, ray >= 1.6x.
 
     python benchmarks/bench_executors.py                          # defaults, ~2 min on 2 free cores
     python benchmarks/bench_executors.py --pairs 2 --epochs 1     # smoke test
@@ -17,6 +19,7 @@ bars: process >= 1.7x, ray >= 1.6x.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -52,12 +55,21 @@ def make_jobs(pairs: int, seed: int) -> tuple[Any, list[Any]]:
 def run_config(executor_name: str, workers: int, evaluator: Any, jobs: list[Any]) -> dict[str, Any]:
     """Start an executor, run every job, return timings."""
     from nasforge.study.executors import create
+    from nasforge.study.executors.base import Job
 
     executor = create(executor_name, workers=workers, threads=1)
     t0 = time.perf_counter()
     executor.start(evaluator)
-    startup = time.perf_counter() - t0
     try:
+        # warm-up: one short job per worker (lazy imports, first torch ops), not timed as throughput
+        first = jobs[0]
+        for i in range(workers):
+            context = dataclasses.replace(first.context, trial_number=-1 - i, budget=1)
+            executor.submit(Job(-1 - i, first.architecture, context))
+        warm = 0
+        while warm < workers:
+            warm += len(executor.wait(timeout=5.0))
+        startup = time.perf_counter() - t0
         t1 = time.perf_counter()
         for job in jobs:
             executor.submit(job)
@@ -77,9 +89,29 @@ def run_config(executor_name: str, workers: int, evaluator: Any, jobs: list[Any]
         "evaluations": len(results),
         "seconds": seconds,
         "evals_per_min": 60.0 * len(results) / seconds,
-        "startup_seconds": startup,
+        "startup_seconds": startup,  # start + warm-up
         "valid_acc": accs,
     }
+
+
+def _spin(n: int) -> float:
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i * i
+    return time.perf_counter() - t0
+
+
+def hardware_ceiling(n: int = 4_000_000) -> float:
+    """2/1 throughput ratio of two independent CPU-bound processes: what this machine allows now."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        pool.map(_spin, [1000, 1000])  # start both processes
+        one = pool.apply(_spin, (n,))
+        two = max(pool.map(_spin, [n, n], chunksize=1))
+    return 2 * one / two
 
 
 def best_row(rows: list[dict[str, Any]], executor: str, workers: int) -> dict[str, Any]:
@@ -92,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--executors", default="process,ray", help="comma list of process, ray")
     parser.add_argument("--pairs", type=int, default=8, help="architectures (each evaluated twice)")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=1,
                         help="run 1 and 2 workers alternately this many times; the best of each counts")
@@ -128,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if ray is not None:
                 ray.shutdown()
+    ceiling = hardware_ceiling()
+    print(f"hardware ceiling: two independent CPU-bound processes run {ceiling:.2f}x one (2.0 = ideal)")
     ratios: dict[str, float] = {}
     ok = True
     for name in names:
@@ -138,10 +172,11 @@ def main(argv: list[str] | None = None) -> int:
         bar = BARS.get(name, 0.0)
         verdict = "PASS" if ratios[name] >= bar else "FAIL"
         ok = ok and ratios[name] >= bar
-        print(f"ratio {name}: 2 workers / 1 worker = {ratios[name]:.2f}x  (bar {bar}x: {verdict})")
+        print(f"ratio {name}: 2 workers / 1 worker = {ratios[name]:.2f}x  (bar {bar}x: {verdict}; "
+              f"{ratios[name] / ceiling:.0%} of the hardware ceiling)")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"args": vars(args), "rows": rows, "ratios": ratios}, fh, indent=2)
+            json.dump({"args": vars(args), "rows": rows, "ratios": ratios, "ceiling": ceiling}, fh, indent=2)
     return 0 if ok else 1
 
 
