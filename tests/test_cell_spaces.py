@@ -4,6 +4,7 @@ build and train one step on 1-D (1, 40) and 2-D (1, 8, 8) inputs."""
 from __future__ import annotations
 
 import itertools
+import pickle
 from types import SimpleNamespace
 
 import numpy as np
@@ -268,6 +269,10 @@ def test_space_contract(name: str) -> None:
         assert not np.tril(graph.adjacency).any()
     nbrs = space.neighbours(arch)
     assert nbrs and all(space.canonical_hash(n) != space.canonical_hash(arch) for n in nbrs)
+    clone = pickle.loads(pickle.dumps(space))  # sent to workers: small, caches dropped, same answers
+    assert len(pickle.dumps(space)) < 2000
+    assert clone.canonical_hash(arch) == space.canonical_hash(arch)
+    assert clone.decisions() == space.decisions()
 
 
 @pytest.mark.parametrize("kind", sorted(SHAPES))

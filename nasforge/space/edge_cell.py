@@ -30,8 +30,8 @@ import numpy as np
 from nasforge.errors import ConfigError, SpaceError
 from nasforge.space import register
 from nasforge.space.architecture import Architecture
-from nasforge.space.base import Decision, Graph, SearchSpace
-from nasforge.space.nasnet import mutate_flat
+from nasforge.space.base import Decision, Graph
+from nasforge.space.nasnet import CellSpaceBase, mutate_flat
 from nasforge.space.params import as_choices
 
 #: the NAS-Bench-201 op list in our op names (``nor_conv_kxk`` is ``conv_kxk``)
@@ -40,7 +40,7 @@ NONE = "none"
 
 
 @register("edge-cell")
-class EdgeCellSpace(SearchSpace):
+class EdgeCellSpace(CellSpaceBase):
     """A DAG cell whose every edge picks one op.
 
     Args:
@@ -178,7 +178,7 @@ class EdgeCellSpace(SearchSpace):
         return [self.ops[k] for k in best]
 
     # -- flat view ----------------------------------------------------------------------------
-    def decisions(self, arch: Architecture | None = None) -> list[Decision]:
+    def _build_decisions(self) -> list[Decision]:
         return [Decision(f"edge_{i}_{j}", self.ops) for i, j in self.edges()]
 
     def to_flat(self, arch: Architecture) -> tuple[int, ...]:

@@ -28,8 +28,8 @@ import numpy as np
 from nasforge.errors import ConfigError, SpaceError
 from nasforge.space import register
 from nasforge.space.architecture import Architecture
-from nasforge.space.base import Decision, Graph, SearchSpace
-from nasforge.space.nasnet import mutate_flat
+from nasforge.space.base import Decision, Graph
+from nasforge.space.nasnet import CellSpaceBase, mutate_flat
 from nasforge.space.params import as_choices
 
 MULTIBRANCH_OPS: tuple[str, ...] = (
@@ -64,7 +64,7 @@ def _int_list(name: str, values: Any, allowed: tuple[int, ...] | None = None) ->
 
 
 @register("multibranch")
-class MultiBranchSpace(SearchSpace):
+class MultiBranchSpace(CellSpaceBase):
     """A DAG of ``min_layers``..``max_layers`` layers with skips and add/concat merges.
 
     Args:
@@ -177,12 +177,14 @@ class MultiBranchSpace(SearchSpace):
             self.validate(arch)
         except SpaceError:
             return arch
-        genes = arch.genes
+        return Architecture(arch.space, self._normalise(arch.genes))
+
+    def _normalise(self, genes: dict[str, Any]) -> dict[str, Any]:
         for layer in genes["layers"]:
             layer["skips"] = sorted(layer["skips"])
             if not layer["skips"]:
                 layer["merge"] = self.params["merges"][0]
-        return Architecture(arch.space, genes)
+        return genes
 
     def size(self) -> float:
         """Exact number of canonical genotypes (conditional choices counted only when active)."""
@@ -194,7 +196,7 @@ class MultiBranchSpace(SearchSpace):
         return float(total)
 
     # -- flat view ----------------------------------------------------------------------------
-    def decisions(self, arch: Architecture | None = None) -> list[Decision]:
+    def _build_decisions(self) -> list[Decision]:
         p = self.params
         out = [Decision("depth", tuple(range(p["min_layers"], p["max_layers"] + 1)))]
         for k in range(1, p["max_layers"] + 1):
@@ -239,7 +241,7 @@ class MultiBranchSpace(SearchSpace):
             pos += 4 + (k - 1)
             skips = [i for i, on in enumerate(skip_flags) if on]
             layers.append({"op": op, "width": width, "stride": stride, "skips": skips, "merge": merge})
-        return self.canonicalize(Architecture(self.name, {"layers": layers}))
+        return Architecture(self.name, self._normalise({"layers": layers}))
 
     def active(self, indices: Sequence[int]) -> list[bool]:
         p = self.params

@@ -42,6 +42,8 @@ NASNET_OPS: tuple[str, ...] = (
 )
 COMBINERS: tuple[str, ...] = ("add", "concat")
 CELLS: tuple[str, ...] = ("normal", "reduce")
+#: every encoding of the base class (flat view and graph view)
+ENCODINGS: tuple[str, ...] = ("onehot", "tokens", "adjacency", "path")
 _FIELDS = ("input_a", "input_b", "op_a", "op_b", "combine")
 
 
@@ -78,8 +80,46 @@ def mutate_flat(
     return SearchSpace.mutate(space, arch, rng)
 
 
+class CellSpaceBase(SearchSpace):
+    """Shared machinery of the cell and multi-branch spaces (their params are fixed once built).
+
+    Caches the flat view's decisions and canonical hashes (pure functions of the genotype; the
+    cache is dropped when the space is pickled), offers every encoding without probing, and
+    mutates by changing one active decision. Subclasses implement :meth:`_build_decisions`.
+    """
+
+    _HASH_CACHE_SIZE = 100_000
+
+    def _build_decisions(self) -> list[Decision]:
+        raise NotImplementedError
+
+    def decisions(self, arch: Architecture | None = None) -> list[Decision]:
+        if "_decisions" not in self.__dict__:
+            self._decisions = tuple(self._build_decisions())
+        return list(self._decisions)
+
+    def canonical_hash(self, arch: Architecture) -> str:
+        cache: dict[Architecture, str] = self.__dict__.setdefault("_hashes", {})
+        key = cache.get(arch)
+        if key is None:
+            if len(cache) >= self._HASH_CACHE_SIZE:
+                cache.clear()
+            key = cache[arch] = self.canonicalize(arch).content_hash
+        return key
+
+    def encodings(self) -> tuple[str, ...]:
+        return ENCODINGS
+
+    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+        """Change one active decision of the flat view (see :func:`mutate_flat`)."""
+        return mutate_flat(self, arch, rng)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_decisions", "_hashes")}
+
+
 @register("nasnet")
-class NasNetSpace(SearchSpace):
+class NasNetSpace(CellSpaceBase):
     """NASNet normal + reduction cells of ``blocks`` blocks.
 
     Args:
@@ -170,16 +210,17 @@ class NasNetSpace(SearchSpace):
             self.validate(arch)
         except SpaceError:
             return arch
-        genes = arch.genes
+        return Architecture(arch.space, self._sort_branches(arch.genes))
+
+    def _sort_branches(self, genes: dict[str, Any]) -> dict[str, Any]:
+        rank = {op: k for k, op in enumerate(self.ops)}
         for cell in CELLS:
             for block in genes[cell]:
-                branches = sorted(
-                    zip(block["inputs"], block["ops"], strict=True),
-                    key=lambda p: (p[0], self.ops.index(p[1])),
-                )
+                branches = sorted(zip(block["inputs"], block["ops"], strict=True),
+                                  key=lambda p: (p[0], rank[p[1]]))
                 block["inputs"] = [p[0] for p in branches]
                 block["ops"] = [p[1] for p in branches]
-        return Architecture(arch.space, genes)
+        return genes
 
     def size(self) -> float:
         """Number of canonical genotypes: per block, an unordered pair of (input, op) branches."""
@@ -190,7 +231,7 @@ class NasNetSpace(SearchSpace):
         return float(total) ** len(CELLS)
 
     # -- flat view ----------------------------------------------------------------------------
-    def decisions(self, arch: Architecture | None = None) -> list[Decision]:
+    def _build_decisions(self) -> list[Decision]:
         out: list[Decision] = []
         for cell in CELLS:
             for b in range(self.blocks):
@@ -232,7 +273,7 @@ class NasNetSpace(SearchSpace):
                 k += len(_FIELDS)
                 blocks.append({"inputs": [a, b], "ops": [op_a, op_b], "combine": combine})
             genes[cell] = blocks
-        return self.canonicalize(Architecture(self.name, genes))
+        return Architecture(self.name, self._sort_branches(genes))
 
     # -- structure ----------------------------------------------------------------------------
     def unused_blocks(self, arch: Architecture, cell: str) -> list[int]:
@@ -292,4 +333,4 @@ class NasNetSpace(SearchSpace):
         return self.from_flat(indices)
 
 
-__all__ = ["COMBINERS", "NASNET_OPS", "NasNetSpace", "mutate_flat"]
+__all__ = ["COMBINERS", "ENCODINGS", "NASNET_OPS", "CellSpaceBase", "NasNetSpace", "mutate_flat"]
