@@ -131,13 +131,17 @@ class SearchSpace(ABC):
 
     # -- encodings ----------------------------------------------------------------------------
     def encodings(self) -> tuple[str, ...]:
-        """Names accepted by :meth:`encode`."""
-        kinds = ["onehot", "tokens"]
-        try:
-            self.to_graph(self.sample(np.random.default_rng(0)))
-        except NotImplementedError:
-            return tuple(kinds)
-        return (*kinds, "adjacency", "path")
+        """Names accepted by :meth:`encode` (probed once per space instance, then cached)."""
+        cached = self.__dict__.get("_encodings")
+        if cached is None:
+            cached = ("onehot", "tokens")
+            try:
+                self.to_graph(self.sample(np.random.default_rng(0)))
+                cached = (*cached, "adjacency", "path")
+            except NotImplementedError:
+                pass
+            self.__dict__["_encodings"] = cached
+        return cached
 
     def encode(self, arch: Architecture, kind: str = "onehot") -> np.ndarray:
         """A numeric encoding of ``arch``: ``onehot``, ``tokens``, ``adjacency``, ``path``."""
