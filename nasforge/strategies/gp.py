@@ -53,10 +53,11 @@ class GPStrategy(Strategy):
             ``wl``, ``path``, ``onehot``, ``wl+onehot``, ``path+onehot``.
         max_train: at most this many told trials fit the GP (the best half plus the most recent).
         max_candidates: score at most this many architectures of an enumerable space (a uniform
-            subsample per ask when the space is larger).
+            subsample per ask when the space is larger; fewer once over 100 trials are told).
         n_random: random candidates per ask in spaces too large to enumerate.
         n_parents: the neighbours of this many best architectures are always candidates.
-        refit_every: re-select the kernel hyperparameters every this many tells.
+        refit_every: re-select the kernel hyperparameters every this many tells; ``None`` (default)
+            every ``max(1, told // 50)`` tells.
         xi: exploration margin of expected improvement (in standard deviations of the values).
         transform: ``log`` warps the values with :func:`warp` before fitting (focus on the top),
             ``none`` only standardises them.
@@ -68,11 +69,11 @@ class GPStrategy(Strategy):
         self,
         n_initial: int = 10,
         features: str = "auto",
-        max_train: int = 200,
+        max_train: int = 150,
         max_candidates: int = 5000,
         n_random: int = 1000,
         n_parents: int = 5,
-        refit_every: int = 1,
+        refit_every: int | None = None,
         xi: float = 0.0,
         transform: str = "log",
     ) -> None:
@@ -89,7 +90,7 @@ class GPStrategy(Strategy):
             max_candidates=positive_int("max_candidates", max_candidates),
             n_random=positive_int("n_random", n_random),
             n_parents=positive_int("n_parents", n_parents, 0),
-            refit_every=positive_int("refit_every", refit_every),
+            refit_every=None if refit_every is None else positive_int("refit_every", refit_every),
             xi=float(xi),
             transform=transform,
         )
@@ -166,7 +167,8 @@ class GPStrategy(Strategy):
         rows = index.unknown(known)
         if len(rows) == 0:
             return None
-        cap = self.params["max_candidates"]
+        # the variance costs n_train^2 per candidate: fewer candidates when the training set is large
+        cap = min(self.params["max_candidates"], max(1000, 500_000 // max(len(self.completed), 1)))
         if len(rows) > cap:
             near = [index.position.get(self._key(nb)) for p in parents for nb in space.neighbours(p)]
             near = [i for i in near if i is not None and index.hashes[i] not in known]
@@ -176,8 +178,9 @@ class GPStrategy(Strategy):
     def _hyperparameters(self) -> tuple[float, float]:
         """(length scale, noise) by marginal likelihood, re-selected every ``refit_every`` tells on
         the history up to the last multiple of ``refit_every`` (so replay gives the same values)."""
-        every = self.params["refit_every"]
-        mark = max(len(self.history) // every * every, 1)
+        told = len(self.history)
+        every = self.params["refit_every"] or max(1, told // 50)
+        mark = max(told // every * every, 1)
         if self._hyper is not None and self._hyper_at == mark:
             return self._hyper
         prefix = [t for t in self.history[:mark] if t.state is TrialState.COMPLETE and t.value is not None]
