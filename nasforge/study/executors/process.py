@@ -193,9 +193,15 @@ class ProcessExecutor(Executor):
                     slot.conn.send(None)  # finish the current trial, then exit
                 except (OSError, BrokenPipeError):
                     pass
+        if not cancel:  # wait for the running trials, reading the pipes so no worker blocks on a send
+            deadline = None if self.trial_timeout is None else time.monotonic() + self.trial_timeout
+            while alive := [s for s in live if s.process.is_alive()]:
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                mp_wait([h for s in alive for h in (s.process.sentinel, s.conn) if h is not None], 0.5)
+                for slot in alive:
+                    self._drain(slot)
         for slot in live:
-            if not cancel:
-                slot.process.join(self.trial_timeout)
             if slot.process.is_alive():
                 slot.process.terminate()
         for slot in live:
