@@ -11,10 +11,12 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as ssp
@@ -24,9 +26,30 @@ from nasforge.space.architecture import Architecture
 from nasforge.space.base import SearchSpace
 from nasforge.space.encodings import paths
 
+T = TypeVar("T")
 FEATURE_KINDS = ("auto", "wl", "path", "onehot", "wl+onehot", "path+onehot")
 _ENUM_CACHE: dict[str, tuple[list[Architecture], list[str]]] = {}
 _INDEX_CACHE: dict[tuple[str, str], SpaceIndex] = {}
+_CONTROLLER: list[Any] = []
+
+
+def single_threaded(method: Callable[..., T]) -> Callable[..., T]:
+    """Run ``method`` with BLAS limited to one thread.
+
+    The surrogates do many small matrix operations; a multi-threaded BLAS on a busy machine makes
+    each of them orders of magnitude slower (spinning threads), so they run on one thread.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        if not _CONTROLLER:
+            from threadpoolctl import ThreadpoolController
+
+            _CONTROLLER.append(ThreadpoolController())
+        with _CONTROLLER[0].limit(limits=1, user_api="blas"):
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 def _space_key(space: SearchSpace) -> str:

@@ -25,7 +25,13 @@ from scipy.special import ndtr
 from nasforge.errors import ConfigError
 from nasforge.space.architecture import Architecture
 from nasforge.strategies.base import Strategy, positive_int
-from nasforge.strategies.candidates import FEATURE_KINDS, FeatureMap, SpaceIndex, candidate_pool
+from nasforge.strategies.candidates import (
+    FEATURE_KINDS,
+    FeatureMap,
+    SpaceIndex,
+    candidate_pool,
+    single_threaded,
+)
 from nasforge.study.trial import Candidate, Trial, TrialState
 
 _LENGTHSCALES = (0.05, 0.1, 0.2, 0.4, 0.8)
@@ -113,6 +119,7 @@ class GPStrategy(Strategy):
         recent = [t for t in reversed(done) if id(t) not in chosen][: cap - len(best)]
         return best + recent
 
+    @single_threaded
     def propose(self) -> Candidate:
         space = self._space()
         train = self._training()

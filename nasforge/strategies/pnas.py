@@ -25,6 +25,7 @@ import numpy as np
 from nasforge.space.architecture import Architecture
 from nasforge.strategies.bananas import ensemble_predict
 from nasforge.strategies.base import Strategy, positive_int
+from nasforge.strategies.candidates import single_threaded
 from nasforge.study.trial import Candidate, Trial
 
 
@@ -36,16 +37,21 @@ class PNASStrategy(Strategy):
         completions: random completions of the undecided suffix per expansion.
         ensemble: MLPs in the surrogate ensemble.
         epochs: training steps of the surrogate per level.
+        max_train: the surrogate is fitted on at most this many architectures (the best half and
+            the most recent).
     """
 
     name = "pnas"
 
-    def __init__(self, beam: int = 10, completions: int = 8, ensemble: int = 5, epochs: int = 150) -> None:
+    def __init__(
+        self, beam: int = 10, completions: int = 8, ensemble: int = 5, epochs: int = 100, max_train: int = 200
+    ) -> None:
         super().__init__(
             beam=positive_int("beam", beam),
             completions=positive_int("completions", completions),
             ensemble=positive_int("ensemble", ensemble, 2),
             epochs=positive_int("epochs", epochs),
+            max_train=positive_int("max_train", max_train, 2),
         )
 
     def on_setup(self) -> None:
@@ -86,6 +92,11 @@ class PNASStrategy(Strategy):
         self, history: list[Trial], cands: list[Architecture], seed: tuple[int, ...]
     ) -> list[Architecture]:
         space = self._space()
+        cap = self.params["max_train"]
+        if len(history) > cap:
+            best = sorted(history, key=lambda t: t.value, reverse=True)[: cap // 2]  # type: ignore
+            chosen = {id(t) for t in best}
+            history = best + [t for t in reversed(history) if id(t) not in chosen][: cap - len(best)]
         x = np.stack([space.encode(t.architecture, "onehot") for t in history])
         y = np.array([t.value for t in history], dtype=np.float32)
         xc = np.stack([space.encode(a, "onehot") for a in cands])
@@ -93,6 +104,7 @@ class PNASStrategy(Strategy):
                                    epochs=self.params["epochs"], seed=seed)
         return [cands[i] for i in np.argsort(-mean, kind="stable")]
 
+    @single_threaded
     def propose(self) -> Candidate:
         space = self._space()
         level, start = self._level()

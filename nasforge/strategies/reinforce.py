@@ -7,7 +7,8 @@ the next one. Decisions that are inactive given the earlier tokens (``space.acti
 REINFORCE step on ``-(R - b) * log p(arch) - entropy_weight * H``, with ``b`` an exponential moving
 average of the rewards (the paper's baseline) and rewards standardised by their running spread.
 Torch is seeded from the strategy seed and runs on one thread, so replaying the told trials
-rebuilds the same policy and the same next proposal.
+rebuilds the same policy and the same next proposal. When a sample is already evaluated or pending
+(a peaked policy), a random unseen neighbour of it is proposed instead of resampling.
 """
 
 from __future__ import annotations
@@ -107,9 +108,19 @@ class ReinforceController(Strategy):
     def propose(self) -> Candidate:
         import torch
 
+        space = self._space()
         with torch.no_grad():
             tokens, _, _ = self._run(None)
-        return Candidate(self._space().from_flat(tokens))
+        arch = space.from_flat(tokens)
+        if self._known(arch):
+            # a peaked policy keeps sampling evaluated architectures: take the nearest unseen one
+            # (a random unseen neighbour) instead of resampling many times
+            nbrs = space.neighbours(arch)
+            order = self.rng.permutation(len(nbrs))
+            for i in order:
+                if not self._known(nbrs[i]):
+                    return Candidate(nbrs[i], info={"policy_sample": arch.to_dict()})
+        return Candidate(arch)
 
     def observe(self, trial: Trial) -> None:
         if trial.state is not TrialState.COMPLETE or trial.value is None:

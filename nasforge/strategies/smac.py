@@ -18,7 +18,7 @@ from scipy.special import ndtr
 
 from nasforge.space.architecture import Architecture
 from nasforge.strategies.base import Strategy, positive_int
-from nasforge.strategies.candidates import candidate_pool
+from nasforge.strategies.candidates import candidate_pool, single_threaded
 from nasforge.study.trial import Candidate, TrialState
 
 
@@ -118,6 +118,7 @@ class SMACStrategy(Strategy):
         u = (mu - best) / sigma
         return (mu - best) * ndtr(u) + sigma * np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
 
+    @single_threaded
     def propose(self) -> Candidate:
         space = self._space()
         if len(self.completed) < max(self.params["n_initial"], 2):
