@@ -175,7 +175,7 @@ class GPStrategy(Strategy):
         if len(rows) == 0:
             return None
         # the variance costs n_train^2 per candidate: fewer candidates when the training set is large
-        cap = min(self.params["max_candidates"], max(1000, 500_000 // max(len(self.completed), 1)))
+        cap = min(self.params["max_candidates"], max(600, 500_000 // max(len(self.completed), 1)))
         if len(rows) > cap:
             near = [index.position.get(self._key(nb)) for p in parents for nb in space.neighbours(p)]
             near = [i for i in near if i is not None and index.hashes[i] not in known]

@@ -12,6 +12,9 @@ move is made once all neighbours are told. The climb is a function of the told t
 
 from __future__ import annotations
 
+import numpy as np
+
+from nasforge.space.architecture import Architecture
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.study.trial import Candidate, Trial, TrialState
 
@@ -32,7 +35,7 @@ class LocalSearch(Strategy):
     def on_setup(self) -> None:
         self.current: Trial | None = None
         self._nbrs: list[str] = []
-        self._nbr_arch: dict[str, object] = {}
+        self._nbr_arch: dict[str, Architecture] = {}
         self.values: dict[str, float | None] = {}
         self.climbs = 0
 
@@ -42,8 +45,6 @@ class LocalSearch(Strategy):
         if trial is None:
             self.climbs += 1
             return
-        import numpy as np
-
         space = self._space()
         nbrs = space.neighbours(trial.architecture)
         cap = self.params["max_neighbours"]
@@ -62,7 +63,7 @@ class LocalSearch(Strategy):
             fresh = [k for k in self._nbrs if k not in self.pending and k not in self.evaluated]
             if fresh:
                 key = fresh[int(self.rng.integers(len(fresh)))]
-                return Candidate(self._nbr_arch[key], parent=self.current.number)  # type: ignore[arg-type]
+                return Candidate(self._nbr_arch[key], parent=self.current.number)
         return Candidate(space.sample(self.rng))
 
     def observe(self, trial: Trial) -> None:
