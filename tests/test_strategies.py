@@ -208,3 +208,27 @@ def test_reinforce_respects_inactive_decisions() -> None:
         active = space.active(flat)
         assert all(v == 0 for v, on in zip(flat, active, strict=True) if not on)
         s.tell(_trial(number, space, arch))
+
+
+def test_space_index_covers_the_table_and_excludes_known() -> None:
+    from nasforge.strategies.candidates import SpaceIndex, enumerate_space
+
+    space = spaces.create("nasbench-graph", dataset="proteins")
+    index = SpaceIndex.get(space, "wl+onehot")
+    assert index is not None and len(index.archs) == 2021 == len(set(index.hashes))
+    norms = np.sqrt(np.asarray(index.matrix.multiply(index.matrix).sum(1))).ravel()
+    assert np.allclose(norms, 1.0)
+    assert len(index.unknown(index.hashes[:10])) == 2011
+    assert enumerate_space(spaces.create("chain")) is None  # too large: not enumerated
+
+
+def test_wl_features_equal_for_isomorphic_genotypes() -> None:
+    from nasforge.strategies.candidates import FeatureMap
+
+    space = spaces.create("nasbench-graph", dataset="cora")
+    fmap = FeatureMap(space, "wl")
+    a = Architecture("nasbench-graph", {"link": [0, 0, 1, 1], "ops": ["gcn", "gat", "sage", "fc"]})
+    b = Architecture("nasbench-graph", {"link": [0, 0, 1, 1], "ops": ["gcn", "gat", "fc", "sage"]})
+    c = Architecture("nasbench-graph", {"link": [0, 0, 1, 1], "ops": ["gat", "gcn", "sage", "fc"]})
+    assert sorted(fmap.tokens(a)) == sorted(fmap.tokens(b))
+    assert sorted(fmap.tokens(a)) != sorted(fmap.tokens(c))
