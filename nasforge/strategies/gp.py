@@ -8,9 +8,15 @@ the flat categorical view, where the normalised one-hot dot product is a Hamming
 the normalised feature dot product, with length scale ``l`` and noise chosen by marginal likelihood
 over a small grid, and proposes the candidate of highest expected improvement (Jones et al., 1998).
 
-Candidates are the whole space where it is small (enumerated once per process) or the neighbours of
-the best architectures plus random samples; caps on the training set and the candidate set keep
-one ask+tell cheap at thousands of trials.
+Values are warped before fitting (``transform="log"``, an output warping in the spirit of HEBO,
+Cowen-Rivers et al. 2022): near-duplicate top scores are spread apart and the long tail of poor
+architectures is squashed, so the GP models the region that matters.
+
+Candidates: in an enumerable space (e.g. the 26,206 NAS-Bench-Graph entries, listed once per process
+with a precomputed sparse feature matrix) a uniform subsample of ``max_candidates`` unevaluated
+architectures plus every unevaluated neighbour of the ``n_parents`` best; elsewhere those neighbours
+plus ``n_random`` random samples. Caps on the training set and the candidate set keep one ask+tell
+cheap at thousands of trials.
 """
 
 from __future__ import annotations
