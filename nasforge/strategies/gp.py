@@ -41,7 +41,7 @@ from nasforge.strategies.candidates import (
 from nasforge.study.trial import Candidate, Trial, TrialState
 
 _LENGTHSCALES = (0.05, 0.1, 0.2, 0.4, 0.8)
-_NOISES = (1e-3, 1e-2, 0.1)
+_NOISES = (0.01, 0.03, 0.1, 0.3)
 TRANSFORMS = ("log", "none")
 
 
@@ -81,8 +81,8 @@ class GPStrategy(Strategy):
         self,
         n_initial: int = 10,
         features: str = "auto",
-        max_train: int = 150,
-        max_candidates: int = 5000,
+        max_train: int = 120,
+        max_candidates: int = 30_000,
         n_random: int = 1000,
         n_parents: int = 5,
         refit_every: int | None = None,
@@ -181,7 +181,7 @@ class GPStrategy(Strategy):
         if len(rows) == 0:
             return None
         # the variance costs n_train^2 per candidate: fewer candidates when the training set is large
-        cap = min(self.params["max_candidates"], max(600, 500_000 // max(len(self.completed), 1)))
+        cap = min(self.params["max_candidates"], max(400, 500_000 // max(len(self.completed), 1)))
         if len(rows) > cap:
             near = [index.position.get(self._key(nb)) for p in parents for nb in space.neighbours(p)]
             near = [i for i in near if i is not None and index.hashes[i] not in known]
