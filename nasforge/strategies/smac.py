@@ -46,7 +46,7 @@ class SMACStrategy(Strategy):
         n_starts: int = 5,
         ls_steps: int = 5,
         refit_every: int | None = None,
-        max_train: int = 500,
+        max_train: int = 250,
     ) -> None:
         super().__init__(
             n_initial=positive_int("n_initial", n_initial),
