@@ -62,13 +62,14 @@ class SMACStrategy(Strategy):
         self._forest = None
         self._fit_mark = -1
         self._codes: dict[str, np.ndarray] = {}
-        self._nbr_cache: dict[str, list[Architecture]] = {}
+        self._nbr_cache: dict[str, list[tuple[Architecture, str]]] = {}
 
-    def _neighbours(self, arch: Architecture) -> list[Architecture]:
+    def _neighbours(self, arch: Architecture) -> list[tuple[Architecture, str]]:
+        """Neighbours of ``arch`` with their canonical hashes (cached)."""
         key = self._key(arch)
         found = self._nbr_cache.get(key)
         if found is None:
-            found = self._space().neighbours(arch)
+            found = [(nb, self._key(nb)) for nb in self._space().neighbours(arch)]
             self._nbr_cache[key] = found
         return found
 
@@ -140,9 +141,9 @@ class SMACStrategy(Strategy):
         for _ in range(self.params["ls_steps"]):
             moves: list[tuple[int, list[Architecture], list[str]]] = []
             for i, (current, _) in enumerate(starts):
-                nbrs = [nb for nb in self._neighbours(current) if self._key(nb) not in known]
-                if nbrs:
-                    moves.append((i, nbrs, [self._key(nb) for nb in nbrs]))
+                fresh = [(nb, k) for nb, k in self._neighbours(current) if k not in known]
+                if fresh:
+                    moves.append((i, [nb for nb, _ in fresh], [k for _, k in fresh]))
             if not moves:
                 break
             flat_archs = [a for _, nbrs, _ in moves for a in nbrs]
