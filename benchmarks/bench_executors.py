@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         if name == "ray":
             import ray
 
-            # one local instance for both worker counts (the executors join it)
+            # one local instance for both worker counts (the executors join it); no token notice
+            logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
             ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
         try:
             for workers in [1, 2] * max(1, args.repeats):
