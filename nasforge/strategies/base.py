@@ -34,6 +34,8 @@ class Strategy(ABC):
     """
 
     name: ClassVar[str] = ""
+    #: proposals tried per ask before falling back to random samples (lower it where proposing is costly)
+    proposal_retries: ClassVar[int] = _MAX_RETRIES
 
     def __init__(self, **params: Any) -> None:
         self.params: dict[str, Any] = dict(params)
@@ -67,7 +69,7 @@ class Strategy(ABC):
         space = self._space()
         self.rng = np.random.default_rng([self.seed, len(self.history), len(self.pending)])
         candidate = None
-        for _ in range(_MAX_RETRIES):
+        for _ in range(self.proposal_retries):
             proposal = self.propose()
             if not self._known(proposal.architecture):
                 candidate = proposal

@@ -66,6 +66,9 @@ class TPEStrategy(Strategy):
     """
 
     name = "tpe"
+    #: each proposal adds a (FAIL) trial to Optuna's study, whose cost grows with its trial count; once
+    #: TPE has converged it keeps re-proposing known architectures, so give up early for a random sample
+    proposal_retries = 1
 
     def __init__(
         self,
@@ -91,6 +94,7 @@ class TPEStrategy(Strategy):
         self._study: Any = None
         self._names: list[str] = []
         self._dists: list[Any] = []
+        self._proposals = 0
 
     def on_setup(self) -> None:
         optuna = _import_optuna()
@@ -99,6 +103,7 @@ class TPEStrategy(Strategy):
         self._names = [f"{i}:{d.name}" for i, d in enumerate(decisions)]
         self._dists = [optuna.distributions.CategoricalDistribution(list(range(d.n))) for d in decisions]
         self._study = optuna.create_study(direction="maximize", sampler=self._sampler(self.seed))
+        self._proposals = 0
 
     def _sampler(self, seed: int) -> Any:
         optuna = _import_optuna()
@@ -120,9 +125,27 @@ class TPEStrategy(Strategy):
             if space.active(indices)[i]:
                 indices[i] = int(trial.suggest_categorical(name, dist.choices))
         self._study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        self._proposals += 1
+        if self._proposals > max(100, len(self.history)):
+            self._compact()
         return Candidate(space.from_flat(indices))
 
+    def _compact(self) -> None:
+        """Rebuild the Optuna study from the told trials only, dropping the closed proposals.
+
+        TPE never reads FAIL trials, so this changes no proposal; it keeps Optuna's per-sample cost
+        (linear in the study's trial count) proportional to the told trials.
+        """
+        optuna = _import_optuna()
+        self._study = optuna.create_study(direction="maximize", sampler=self._sampler(self.seed))
+        self._proposals = 0
+        for told in self.history:
+            self._add(told)
+
     def observe(self, trial: Trial) -> None:
+        self._add(trial)
+
+    def _add(self, trial: Trial) -> None:
         optuna = _import_optuna()
         space = self._space()
         indices = space.to_flat(trial.architecture)
