@@ -28,11 +28,14 @@ def _mnist1d_arrays(seed: int) -> dict[str, np.ndarray]:
     return _CACHE[key]
 
 
-def mnist1d(valid_size: int = 500, split_seed: int = 0, data_seed: int = 42,
+def mnist1d(valid_size: int = 1000, split_seed: int = 0, data_seed: int = 42,
             standardize: bool = True) -> Task:
     """MNIST-1D: 4,000 train / 1,000 test signals of length 40 as ``(1, 40)`` inputs, 10 classes.
 
-    ``valid_size`` samples are carved from the training set with ``split_seed`` (stratified);
+    ``valid_size`` samples are carved from the training set with ``split_seed`` (stratified). The
+    default 1,000 (not 500) makes selection by validation accuracy reliable: with 500 samples one
+    validation error is 0.2 points, and the default search picked models whose test accuracy trailed
+    their validation accuracy by up to 1.2 points;
     ``data_seed`` is the generator seed (42 is the published dataset).
     """
     if isinstance(valid_size, bool) or not isinstance(valid_size, int) or not 10 <= valid_size <= 2000:
