@@ -69,7 +69,7 @@ class Strategy(ABC):
         space = self._space()
         self.rng = np.random.default_rng([self.seed, len(self.history), len(self.pending)])
         candidate = None
-        for _ in range(self.proposal_retries):
+        for _ in range(self.retries_per_ask()):
             proposal = self.propose()
             if not self._known(proposal.architecture):
                 candidate = proposal
@@ -92,6 +92,10 @@ class Strategy(ABC):
         self.evaluated.add(key)
         self.history.append(trial)
         self.observe(trial)
+
+    def retries_per_ask(self) -> int:
+        """How many proposals :meth:`ask` tries before falling back to random samples."""
+        return self.proposal_retries
 
     def forget(self, candidate: Candidate) -> None:
         """Drop a pending candidate that will never be told (cancelled, to be re-run)."""

