@@ -7,7 +7,9 @@ touch the store or the strategy; they send the evaluator (and its task data) to 
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -79,3 +81,30 @@ class Executor(ABC):
 
     def __exit__(self, *exc: Any) -> None:
         self.shutdown(cancel=True)
+
+
+def wait_loop(
+    pump: Callable[[], list[JobResult]],
+    in_flight: Callable[[], int],
+    next_timeout_in: Callable[[], float | None],
+    block: Callable[[float | None], None],
+    timeout: float | None,
+) -> list[JobResult]:
+    """The ``wait`` of executors with workers: pump events until a result, an idle executor or ``timeout``.
+
+    ``pump`` collects what arrived, enforces trial timeouts, fills free slots and returns (and clears)
+    the finished results; ``block(pause)`` sleeps until a worker has news or ``pause`` seconds passed
+    (``pause`` is the nearer of the caller's deadline and the next trial timeout).
+    """
+    deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+    while True:
+        done = pump()
+        if done or in_flight() == 0:
+            return done
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            return []
+        pause = next_timeout_in()
+        if deadline is not None:
+            pause = deadline - now if pause is None else min(pause, deadline - now)
+        block(pause)

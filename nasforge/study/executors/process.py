@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 from nasforge.errors import ConfigError, EvaluationError
 from nasforge.estimate.base import Evaluator
-from nasforge.study.executors.base import Executor, Job, JobResult
+from nasforge.study.executors.base import Executor, Job, JobResult, wait_loop
 from nasforge.study.executors.worker import (
     CollectingReporter,
     check_executor_params,
@@ -245,23 +245,14 @@ class ProcessExecutor(Executor):
         """Block until at least one job finished or ``timeout`` seconds passed; return finished results."""
         if not getattr(self, "_started", False):
             return []
-        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-        while True:
-            self._poll_all()
-            self._check_timeouts()
-            self._dispatch()
-            if self._done:
-                done, self._done = self._done, []
-                return done
-            if self.in_flight == 0:
-                return []
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                return []
-            pause = self._next_timeout_in()
-            if deadline is not None:
-                pause = deadline - now if pause is None else min(pause, deadline - now)
-            self._wait_any(pause)
+        return wait_loop(self._pump, lambda: self.in_flight, self._next_timeout_in, self._wait_any, timeout)
+
+    def _pump(self) -> list[JobResult]:
+        self._poll_all()
+        self._check_timeouts()
+        self._dispatch()
+        done, self._done = self._done, []
+        return done
 
     # -- internals --------------------------------------------------------------------------------------
     def _dispatch(self) -> None:

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from nasforge.errors import ConfigError, EvaluationError
 from nasforge.estimate.base import Evaluator
-from nasforge.study.executors.base import Executor, Job, JobResult
+from nasforge.study.executors.base import Executor, Job, JobResult, wait_loop
 from nasforge.study.executors.worker import (
     check_executor_params,
     failed_result,
@@ -214,27 +214,20 @@ class RayExecutor(Executor):
         """Block until at least one job finished or ``timeout`` seconds passed; return finished results."""
         if not getattr(self, "_started", False):
             return []
-        ray = self._ray
-        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-        while True:
-            self._dispatch()
-            self._check_timeouts()
-            if self._done:
-                done, self._done = self._done, []
-                return done
-            if self.in_flight == 0:
-                return []
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                return []
-            pause = self._next_timeout_in()
-            if deadline is not None:
-                pause = deadline - now if pause is None else min(pause, deadline - now)
-            refs = [s.ref for s in self._slots if s.ref is not None]
-            refs += [s.ready_ref for s in self._slots if s.ready_ref is not None]
-            ready, _ = ray.wait(refs, num_returns=1, timeout=pause)
-            for ref in ready:
-                self._collect(ref)
+        return wait_loop(self._pump, lambda: self.in_flight, self._next_timeout_in, self._block, timeout)
+
+    def _pump(self) -> list[JobResult]:
+        self._dispatch()
+        self._check_timeouts()
+        done, self._done = self._done, []
+        return done
+
+    def _block(self, pause: float | None) -> None:
+        refs = [s.ref for s in self._slots if s.ref is not None]
+        refs += [s.ready_ref for s in self._slots if s.ready_ref is not None]
+        ready, _ = self._ray.wait(refs, num_returns=1, timeout=pause)
+        for ref in ready:
+            self._collect(ref)
 
     # -- internals --------------------------------------------------------------------------------------
     def _dispatch(self) -> None:
