@@ -31,7 +31,7 @@ from nasforge.errors import ConfigError, SpaceError
 from nasforge.space import register
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import Decision, Graph
-from nasforge.space.nasnet import CellSpaceBase, mutate_flat
+from nasforge.space.nasnet import CellSpaceBase
 from nasforge.space.params import as_choices
 
 #: the NAS-Bench-201 op list in our op names (``nor_conv_kxk`` is ``conv_kxk``)
@@ -132,25 +132,16 @@ class EdgeCellSpace(CellSpaceBase):
             if op not in self.ops:
                 raise SpaceError(f"edges[{k}] (edge {i}->{j}) must be one of {list(self.ops)}, got {op!r}")
 
-    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
-        """Change the op of one edge (to a different canonical cell)."""
-        return mutate_flat(self, arch, rng)
+    def _canonical_genes(self, arch: Architecture) -> dict[str, Any]:
+        """Set every edge that is not on an input -> output path to ``none``, then relabel minimally.
 
-    def canonicalize(self, arch: Architecture) -> Architecture:
-        """Set every edge that is not on an input -> output path to ``none``.
-
-        Only when ``none`` is one of the space's ops; otherwise every edge is live. A genotype that
-        is not in the space is returned unchanged.
+        Only when ``none`` is one of the space's ops; otherwise every edge is live.
         """
-        try:
-            self.validate(arch)
-        except SpaceError:
-            return arch
         ops = arch.genes["edges"]
         if NONE in self.ops:
             live = self.live_edges(arch)
             ops = [op if on else NONE for op, on in zip(ops, live, strict=True)]
-        return Architecture(arch.space, {"edges": self._min_relabelling(ops)})
+        return {"edges": self._min_relabelling(ops)}
 
     def _min_relabelling(self, ops: list[str]) -> list[str]:
         """The smallest op-index vector over orderings of the intermediate nodes that keep every

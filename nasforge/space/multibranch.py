@@ -29,7 +29,7 @@ from nasforge.errors import ConfigError, SpaceError
 from nasforge.space import register
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import Decision, Graph
-from nasforge.space.nasnet import CellSpaceBase, mutate_flat
+from nasforge.space.nasnet import CellSpaceBase
 from nasforge.space.params import as_choices
 
 MULTIBRANCH_OPS: tuple[str, ...] = (
@@ -164,20 +164,9 @@ class MultiBranchSpace(CellSpaceBase):
                     f"main input), got {skips!r}"
                 )
 
-    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
-        """Change one active choice: depth (add/remove end layers), op, width, stride, merge or a skip."""
-        return mutate_flat(self, arch, rng)
-
-    def canonicalize(self, arch: Architecture) -> Architecture:
-        """Sort skips; an unused merge (no skips) reads as the first merge choice.
-
-        A genotype that is not in the space is returned unchanged.
-        """
-        try:
-            self.validate(arch)
-        except SpaceError:
-            return arch
-        return Architecture(arch.space, self._normalise(arch.genes))
+    def _canonical_genes(self, arch: Architecture) -> dict[str, Any]:
+        """Sort skips; an unused merge (no skips) reads as the first merge choice."""
+        return self._normalise(arch.genes)
 
     def _normalise(self, genes: dict[str, Any]) -> dict[str, Any]:
         for layer in genes["layers"]:

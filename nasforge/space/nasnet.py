@@ -114,6 +114,18 @@ class CellSpaceBase(SearchSpace):
         """Change one active decision of the flat view (see :func:`mutate_flat`)."""
         return mutate_flat(self, arch, rng)
 
+    def canonicalize(self, arch: Architecture) -> Architecture:
+        """The canonical form given by :meth:`_canonical_genes`; a foreign genotype is returned unchanged."""
+        try:
+            self.validate(arch)
+        except SpaceError:
+            return arch
+        return Architecture(arch.space, self._canonical_genes(arch))
+
+    def _canonical_genes(self, arch: Architecture) -> dict[str, Any]:
+        """Genes of the canonical representative of a valid ``arch`` (default: unchanged)."""
+        return arch.genes
+
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k not in ("_decisions", "_hashes")}
 
@@ -197,20 +209,9 @@ class NasNetSpace(CellSpaceBase):
                         f"{where}.combine must be one of {list(COMBINERS)}, got {block['combine']!r}"
                     )
 
-    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
-        """Change one choice (an input, an op or a combiner) of one block."""
-        return mutate_flat(self, arch, rng)
-
-    def canonicalize(self, arch: Architecture) -> Architecture:
-        """Sort each block's two branches by ``(input, op index)`` (the branches commute).
-
-        A genotype that is not in the space is returned unchanged.
-        """
-        try:
-            self.validate(arch)
-        except SpaceError:
-            return arch
-        return Architecture(arch.space, self._sort_branches(arch.genes))
+    def _canonical_genes(self, arch: Architecture) -> dict[str, Any]:
+        """Sort each block's two branches by ``(input, op index)`` (the branches commute)."""
+        return self._sort_branches(arch.genes)
 
     def _sort_branches(self, genes: dict[str, Any]) -> dict[str, Any]:
         rank = {op: k for k, op in enumerate(self.ops)}
