@@ -104,7 +104,8 @@ def _gone(pid: int, within: float = 10.0) -> bool:
 
 def test_ctrl_c_cancels_pending_trials_and_leaves_the_store_consistent(tmp_path):
     store = tmp_path / "int.db"
-    cmd = [sys.executable, str(HERE / "executor_fakes.py"), str(store), "int", "40", "1.0", "2"]
+    # a budget far beyond the 60 s wait below, so the SIGINT always lands mid-search on a slow machine
+    cmd = [sys.executable, str(HERE / "executor_fakes.py"), str(store), "int", "400", "1.0", "2"]
     # a new session, so the SIGINT goes to the driver and its workers, as a terminal's Ctrl-C does
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -137,7 +138,8 @@ def test_ctrl_c_cancels_pending_trials_and_leaves_the_store_consistent(tmp_path)
     interrupted = [t for t in trials if t.error == "interrupted"]
     assert interrupted and all(t.info["requeued"] for t in interrupted)
     assert sum(t.state is TrialState.COMPLETE for t in trials) >= 2
-    study.optimize(n_trials=8, workers=2, executor="process", show_progress=False)
-    assert study.store.count_budget(study.record.id) == 8
+    target = study.store.count_budget(study.record.id) + len(interrupted)  # re-runs go first
+    study.optimize(n_trials=target, workers=2, executor="process", show_progress=False)
+    assert study.store.count_budget(study.record.id) == target
     for t in interrupted:  # each cancelled candidate was re-run on resume
         assert any(r.info.get("retry_of") == t.number for r in study.trials)
