@@ -24,7 +24,7 @@ def ms_per_trial(name: str, told: int, window: int, dataset: str = "cora", seed:
     from nasforge.errors import EvaluationError
     from nasforge.space import create as create_space
     from nasforge.strategies import create
-    from nasforge.study.trial import Trial, TrialState
+    from nasforge.trial import Trial, TrialState
 
     space = create_space("nasbench-graph", dataset=dataset)
     strategy = create(name).setup(space, seed)

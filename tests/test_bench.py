@@ -18,7 +18,7 @@ from nasforge.errors import ConfigError, NasforgeError
 from nasforge.space import Architecture
 from nasforge.strategies import STRATEGIES
 from nasforge.strategies.random_search import RandomSearch
-from nasforge.study.trial import Candidate
+from nasforge.trial import Candidate
 
 
 def cli(argv: list[str]) -> int:

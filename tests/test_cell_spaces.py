@@ -325,7 +325,7 @@ def test_every_strategy_searches_every_cell_space(strategy_name: str) -> None:
     """ask/tell rounds with a synthetic score: proposals are valid and never repeat a canonical hash."""
     import nasforge.strategies as strategies
     from nasforge.errors import RegistryError
-    from nasforge.study.trial import Trial, TrialState
+    from nasforge.trial import Trial, TrialState
 
     try:
         strategies.STRATEGIES.get(strategy_name)

@@ -12,8 +12,8 @@ from executor_fakes import FakeEvaluator, arch
 from nasforge.errors import ConfigError, EvaluationError
 from nasforge.estimate.base import EvalContext
 from nasforge.study.executors import create
-from nasforge.study.executors.base import Job, JobResult
 from nasforge.study.executors.process import ProcessExecutor
+from nasforge.trial import Job, JobResult
 
 
 def job(n: int, mode: str = "ok", t: float = 0.0, x: int | None = None) -> Job:

@@ -15,8 +15,8 @@ from executor_fakes import FakeEvaluator, arch  # noqa: E402
 from nasforge.errors import ConfigError  # noqa: E402
 from nasforge.estimate.base import EvalContext  # noqa: E402
 from nasforge.study.executors import create  # noqa: E402
-from nasforge.study.executors.base import Job, JobResult  # noqa: E402
 from nasforge.study.executors.ray import RayExecutor  # noqa: E402
+from nasforge.trial import Job, JobResult  # noqa: E402
 
 
 def job(n: int, mode: str = "ok", t: float = 0.0) -> Job:

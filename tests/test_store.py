@@ -10,7 +10,7 @@ import pytest
 from nasforge.errors import StoreError
 from nasforge.space import Architecture
 from nasforge.study.store import SCHEMA_VERSION, Store
-from nasforge.study.trial import Candidate, TrialState
+from nasforge.trial import Candidate, TrialState
 
 
 def _cand(x: int) -> Candidate:

@@ -11,7 +11,7 @@ import nasforge.strategies as strategies
 from nasforge.errors import ConfigError, RegistryError
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import SearchSpace
-from nasforge.study.trial import Trial, TrialState
+from nasforge.trial import Trial, TrialState
 
 #: cheap settings so every strategy reaches its model-based phase within a few trials
 FAST: dict[str, dict[str, object]] = {

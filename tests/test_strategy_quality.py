@@ -16,7 +16,7 @@ import nasforge.strategies as strategies
 from nasforge.errors import RegistryError, SpaceError
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import Decision, SearchSpace
-from nasforge.study.trial import Trial, TrialState
+from nasforge.trial import Trial, TrialState
 
 N_DECISIONS, N_CHOICES = 5, 6
 QUERIES, SEEDS = 40, 8

@@ -14,7 +14,7 @@ from nasforge.errors import ConfigError, NasforgeError  # noqa: E402
 from nasforge.space import Architecture, Decision, SearchSpace, create  # noqa: E402
 from nasforge.strategies import create as create_strategy  # noqa: E402
 from nasforge.strategies.tpe import TPEStrategy  # noqa: E402
-from nasforge.study.trial import Trial, TrialState  # noqa: E402
+from nasforge.trial import Trial, TrialState  # noqa: E402
 
 
 class TinySpace(SearchSpace):

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from nasforge.errors import ConfigError, EvaluationError
-from nasforge.study.trial import Trial, TrialState
+from nasforge.trial import Trial, TrialState
 
 BENCHMARKS = ("nasbench-graph",)
 DEFAULT_STRATEGIES = ("random", "regularized-evolution", "tpe")

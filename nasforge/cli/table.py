@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nasforge.cli.common import fmt, genotype_summary
-from nasforge.study.trial import Trial, TrialState
+from nasforge.trial import Trial, TrialState
 
 
 def _console() -> Any:

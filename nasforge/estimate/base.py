@@ -14,10 +14,10 @@ seed passed in the :class:`EvalContext`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from nasforge.space.architecture import Architecture
+from nasforge.trial import EvalContext
 
 
 class Reporter:
@@ -29,19 +29,6 @@ class Reporter:
 
 class NullReporter(Reporter):
     """Accepts every report and never stops the evaluation."""
-
-
-@dataclass
-class EvalContext:
-    """Per-trial context an executor passes to the evaluator."""
-
-    trial_number: int = 0
-    seed: int = 0
-    budget: float | None = None
-    device: str = "cpu"
-    checkpoint_dir: str | None = None  # where to leave a checkpoint (weights) if the evaluator can
-    parent_checkpoint: str | None = None  # weights to continue from (promotion, inheritance)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Evaluator(ABC):

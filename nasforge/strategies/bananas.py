@@ -21,7 +21,7 @@ from nasforge.errors import ConfigError
 from nasforge.space.architecture import Architecture
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.strategies.candidates import single_threaded
-from nasforge.study.trial import Candidate, Trial, TrialState
+from nasforge.trial import Candidate, Trial, TrialState
 
 ACQUISITIONS = ("its", "ucb")
 _MAX_PATH_DIMS = 20_000  # longer path encodings (deep chains) fall back to one-hot

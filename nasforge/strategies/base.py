@@ -18,10 +18,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nasforge.checks import check_int
 from nasforge.errors import ConfigError
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import SearchSpace
-from nasforge.study.trial import Candidate, Trial, TrialState
+from nasforge.trial import Candidate, Trial, TrialState
 
 _MAX_RETRIES = 50
 
@@ -97,6 +98,15 @@ class Strategy(ABC):
         """How many proposals :meth:`ask` tries before falling back to random samples."""
         return self.proposal_retries
 
+    def mark_pending(self, candidate: Candidate) -> None:
+        """Register ``candidate`` as running without asking for it.
+
+        The study calls this on resume for candidates it re-runs (their trial was lost with a dead
+        driver or worker): the strategy then never proposes them again while they run, and the next
+        ``ask`` draws from the same random stream as in the original run.
+        """
+        self.pending[self._key(candidate.architecture)] = candidate
+
     def forget(self, candidate: Candidate) -> None:
         """Drop a pending candidate that will never be told (cancelled, to be re-run)."""
         self.pending.pop(self._key(candidate.architecture), None)
@@ -142,6 +152,4 @@ class Strategy(ABC):
 
 def positive_int(name: str, value: Any, minimum: int = 1) -> int:
     """Validate an integer parameter ``>= minimum``; raises :class:`ConfigError`."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_int(name, value, minimum)  # type: ignore[return-value]

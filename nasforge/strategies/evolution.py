@@ -20,7 +20,7 @@ import numpy as np
 
 from nasforge.errors import ConfigError
 from nasforge.strategies.base import Strategy, positive_int
-from nasforge.study.trial import Candidate, Trial, TrialState
+from nasforge.trial import Candidate, Trial, TrialState
 
 
 class Evolution(Strategy):

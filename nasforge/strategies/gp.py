@@ -38,7 +38,7 @@ from nasforge.strategies.candidates import (
     candidate_pool,
     single_threaded,
 )
-from nasforge.study.trial import Candidate, Trial, TrialState
+from nasforge.trial import Candidate, Trial, TrialState
 
 _LENGTHSCALES = (0.05, 0.1, 0.2, 0.4, 0.8)
 _NOISES = (0.01, 0.03, 0.1, 0.3)

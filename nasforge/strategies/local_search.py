@@ -16,7 +16,7 @@ import numpy as np
 
 from nasforge.space.architecture import Architecture
 from nasforge.strategies.base import Strategy, positive_int
-from nasforge.study.trial import Candidate, Trial, TrialState
+from nasforge.trial import Candidate, Trial, TrialState
 
 
 class LocalSearch(Strategy):

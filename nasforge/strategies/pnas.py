@@ -26,7 +26,7 @@ from nasforge.space.architecture import Architecture
 from nasforge.strategies.bananas import ensemble_predict
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.strategies.candidates import single_threaded
-from nasforge.study.trial import Candidate, Trial
+from nasforge.trial import Candidate, Trial
 
 
 class PNASStrategy(Strategy):

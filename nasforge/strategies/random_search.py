@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nasforge.strategies.base import Strategy
-from nasforge.study.trial import Candidate
+from nasforge.trial import Candidate
 
 
 class RandomSearch(Strategy):

@@ -13,7 +13,7 @@ from collections import deque
 
 from nasforge.errors import ConfigError
 from nasforge.strategies.base import Strategy, positive_int
-from nasforge.study.trial import Candidate, Trial, TrialState
+from nasforge.trial import Candidate, Trial, TrialState
 
 
 class RegularizedEvolution(Strategy):

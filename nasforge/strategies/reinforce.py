@@ -20,7 +20,7 @@ import numpy as np
 
 from nasforge.errors import ConfigError
 from nasforge.strategies.base import Strategy, positive_int
-from nasforge.study.trial import Candidate, Trial, TrialState
+from nasforge.trial import Candidate, Trial, TrialState
 
 
 def _unit(name: str, value: object, low: float = 0.0, high: float = math.inf) -> float:

@@ -19,7 +19,7 @@ from scipy.special import ndtr
 from nasforge.space.architecture import Architecture
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.strategies.candidates import candidate_pool, single_threaded
-from nasforge.study.trial import Candidate, TrialState
+from nasforge.trial import Candidate, TrialState
 
 
 class SMACStrategy(Strategy):

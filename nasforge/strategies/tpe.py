@@ -23,7 +23,7 @@ from typing import Any
 
 from nasforge.errors import ConfigError
 from nasforge.strategies.base import Strategy, positive_int
-from nasforge.study.trial import Candidate, Trial, TrialState
+from nasforge.trial import Candidate, Trial, TrialState
 
 _SAMPLER_OPTIONS = ("n_startup_trials", "n_ei_candidates", "multivariate", "group", "constant_liar")
 

@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasforge.errors import StudyAborted
-from nasforge.estimate.base import EvalContext
-from nasforge.study.executors.base import Executor, Job, JobResult
+from nasforge.study.executors.base import Executor
 from nasforge.study.lease import DriverLease
 from nasforge.study.progress import Progress
-from nasforge.study.trial import Candidate, Trial, TrialState
+from nasforge.trial import Candidate, EvalContext, Job, JobResult, Trial, TrialState
 
 if TYPE_CHECKING:
     from nasforge.study.study import Study
@@ -269,7 +268,7 @@ def recover_and_replay(study: Study) -> collections.deque[Pending]:
     for lost in store.pending_requeues(sid):
         candidate = lost.candidate
         queue.append(Pending(candidate, int(lost.info.get("attempt", 1)) + 1, lost.number))
-        study.strategy.pending[study.space.canonical_hash(lost.architecture)] = candidate
+        study.strategy.mark_pending(candidate)
     return queue
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from nasforge.errors import StoreError
 from nasforge.space.architecture import Architecture
-from nasforge.study.trial import Candidate, Trial, TrialState
+from nasforge.trial import Candidate, Trial, TrialState
 
 SCHEMA_VERSION = 1
 

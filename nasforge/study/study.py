@@ -43,7 +43,7 @@ from nasforge.study.driver import Driver, derive_seed, make_executor, recover_an
 from nasforge.study.executors.base import Executor
 from nasforge.study.progress import Progress, RichProgress
 from nasforge.study.store import Store, StudyRecord
-from nasforge.study.trial import Trial, TrialState
+from nasforge.trial import Trial, TrialState
 
 __all__ = ["Study", "derive_seed", "make_executor"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from nasforge.registry import Registry
-from nasforge.study.executors.base import Executor, Job, JobResult
+from nasforge.study.executors.base import Executor
+from nasforge.trial import Job, JobResult
 
 EXECUTORS: Registry[type[Executor]] = Registry(
     "executor",

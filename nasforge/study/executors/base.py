@@ -10,39 +10,10 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from nasforge.estimate.base import EvalContext, Evaluator
-from nasforge.space.architecture import Architecture
-
-
-@dataclass
-class Job:
-    """One trial to run."""
-
-    trial_number: int
-    architecture: Architecture
-    context: EvalContext
-
-
-@dataclass
-class JobResult:
-    """Outcome of one job. ``status`` is ``"ok"``, ``"failed"`` or ``"pruned"``.
-
-    ``reason`` is a short machine word for failures (``exception``, ``non_finite``, ``worker_lost``,
-    ``timeout``, ...). ``intermediate`` are the ``(step, metrics)`` reports in order.
-    """
-
-    trial_number: int
-    status: str
-    metrics: dict[str, Any] = field(default_factory=dict)
-    reason: str | None = None
-    traceback: str | None = None
-    started_at: float | None = None
-    completed_at: float | None = None
-    intermediate: list[tuple[float, dict[str, float]]] = field(default_factory=list)
-    checkpoint: str | None = None
+from nasforge.estimate.base import Evaluator
+from nasforge.trial import Job, JobResult
 
 
 class Executor(ABC):

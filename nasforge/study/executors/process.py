@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 from nasforge.errors import ConfigError, EvaluationError
 from nasforge.estimate.base import Evaluator
-from nasforge.study.executors.base import Executor, Job, JobResult, wait_loop
+from nasforge.study.executors.base import Executor, wait_loop
 from nasforge.study.executors.worker import (
     CollectingReporter,
     check_executor_params,
@@ -42,6 +42,7 @@ from nasforge.study.executors.worker import (
     limit_threads,
     run_job,
 )
+from nasforge.trial import Job, JobResult
 
 _PARENT_POLL_S = 0.5
 _LIVE: weakref.WeakSet[ProcessExecutor] = weakref.WeakSet()

@@ -25,13 +25,14 @@ from typing import Any, ClassVar
 
 from nasforge.errors import ConfigError, EvaluationError
 from nasforge.estimate.base import Evaluator
-from nasforge.study.executors.base import Executor, Job, JobResult, wait_loop
+from nasforge.study.executors.base import Executor, wait_loop
 from nasforge.study.executors.worker import (
     check_executor_params,
     failed_result,
     init_worker_process,
     run_job,
 )
+from nasforge.trial import Job, JobResult
 
 
 class _RayWorker:

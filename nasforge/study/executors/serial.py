@@ -16,8 +16,9 @@ from typing import Any, ClassVar
 
 from nasforge.errors import ConfigError
 from nasforge.estimate.base import Evaluator
-from nasforge.study.executors.base import Executor, Job, JobResult
+from nasforge.study.executors.base import Executor
 from nasforge.study.executors.worker import failed_result, run_job
+from nasforge.trial import Job, JobResult
 
 
 class _TrialTimeout(BaseException):

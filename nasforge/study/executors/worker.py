@@ -25,7 +25,7 @@ from typing import Any
 
 from nasforge.errors import ConfigError, EvaluationError
 from nasforge.estimate.base import Evaluator, Reporter
-from nasforge.study.executors.base import Job, JobResult
+from nasforge.trial import Job, JobResult
 
 #: called with ``(trial_number, step, metrics)`` on every intermediate report
 ReportHook = Callable[[int, float, dict[str, float]], None]

@@ -1,4 +1,14 @@
-"""Trial records and candidates: plain data shared by strategies, schedulers, executors and store."""
+"""Records every layer passes around: trials, candidates, evaluation contexts, jobs and their results.
+
+This module belongs to no layer: strategies, schedulers, evaluators, executors and the study all
+import it, and it imports nothing of theirs (only the genotype type), so no package imports "up".
+
+* :class:`Candidate`: what a strategy proposes (an architecture, a budget, a parent trial).
+* :class:`Trial` / :class:`TrialState`: one stored evaluation of a candidate and its life cycle.
+* :class:`EvalContext`: what an evaluator is told about the trial it runs (seed, budget, device,
+  checkpoint directories).
+* :class:`Job` / :class:`JobResult`: what the driver hands an executor and what comes back.
+"""
 
 from __future__ import annotations
 
@@ -65,3 +75,44 @@ class Trial:
     @property
     def candidate(self) -> Candidate:
         return Candidate(self.architecture, self.budget, self.parent, dict(self.info))
+
+
+@dataclass
+class EvalContext:
+    """Per-trial context an executor passes to the evaluator."""
+
+    trial_number: int = 0
+    seed: int = 0
+    budget: float | None = None
+    device: str = "cpu"
+    checkpoint_dir: str | None = None  # where to leave a checkpoint (weights) if the evaluator can
+    parent_checkpoint: str | None = None  # weights to continue from (promotion, inheritance)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Job:
+    """One trial to run."""
+
+    trial_number: int
+    architecture: Architecture
+    context: EvalContext
+
+
+@dataclass
+class JobResult:
+    """Outcome of one job. ``status`` is ``"ok"``, ``"failed"`` or ``"pruned"``.
+
+    ``reason`` is a short machine word for failures (``exception``, ``non_finite``, ``worker_lost``,
+    ``timeout``, ...). ``intermediate`` are the ``(step, metrics)`` reports in order.
+    """
+
+    trial_number: int
+    status: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    traceback: str | None = None
+    started_at: float | None = None
+    completed_at: float | None = None
+    intermediate: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    checkpoint: str | None = None
