@@ -79,14 +79,27 @@ class Trial:
 
 @dataclass
 class EvalContext:
-    """Per-trial context an executor passes to the evaluator."""
+    """Per-trial context an executor passes to the evaluator.
+
+    ``budget`` is what the trial should reach (epochs for training; ``None``: the evaluator's default);
+    ``max_budget`` is the largest budget any trial of the study may reach (a scheduler's maximum), on
+    which a training evaluator defines its learning-rate schedule so paused trials continue on it.
+    ``resume_from`` names this trial's own saved training state to continue *exactly* (a promotion),
+    with the hash the study recorded in ``resume_sha256``; ``parent_checkpoint`` names another trial's
+    weights to start from (weight inheritance, morphisms) with a fresh optimizer. ``save_state`` asks
+    for the whole training state to be left in ``checkpoint_dir`` (the trial may be continued).
+    """
 
     trial_number: int = 0
     seed: int = 0
     budget: float | None = None
     device: str = "cpu"
     checkpoint_dir: str | None = None  # where to leave a checkpoint (weights) if the evaluator can
-    parent_checkpoint: str | None = None  # weights to continue from (promotion, inheritance)
+    parent_checkpoint: str | None = None  # weights to start from (inheritance)
+    resume_from: str | None = None  # this trial's own training state to continue exactly
+    resume_sha256: str | None = None
+    max_budget: float | None = None
+    save_state: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

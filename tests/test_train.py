@@ -100,9 +100,11 @@ def test_checkpoint_and_continue(tmp_path: Path) -> None:
     model = ev.build_model(ARCH)
     model.load_state_dict(state)
     rec = Recorder()
-    cont = ev.evaluate(ARCH, EvalContext(seed=0, budget=3, parent_checkpoint=str(path),
-                                         checkpoint_dir=str(tmp_path / "c")), rec)
-    assert cont["epochs"] == 3 and rec.steps == [2, 3], "continues from the parent's 1 epoch"
+    child = ev.evaluate(ARCH, EvalContext(seed=0, budget=2, parent_checkpoint=str(path),
+                                          checkpoint_dir=str(tmp_path / "c")), rec)
+    assert child["epochs"] == 2 and rec.steps == [1, 2], "a child trains its own budget from the weights"
+    untrained = ev.evaluate(ARCH, EvalContext(seed=0, budget=1, parent_checkpoint=str(path)))
+    assert untrained["valid_acc"] != child["valid_acc"] or untrained["train_loss"] != child["train_loss"]
     with pytest.raises(EvaluationError) as info:
         ev.evaluate(ARCH, EvalContext(parent_checkpoint=str(tmp_path / "nope.pt")))
     assert info.value.reason == "missing_checkpoint"

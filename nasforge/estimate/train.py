@@ -1,34 +1,41 @@
 """Real PyTorch training as a performance estimator.
 
-AdamW with a one-cycle learning-rate schedule, fixed batch size, ``epochs`` as the budget. The hot
-loop works on pre-made tensors (no DataLoader): one seeded ``torch.randperm`` per epoch, index the
-batch, step. Evaluation runs under ``torch.inference_mode()``. All torch randomness (initialisation,
-shuffling, dropout) is drawn inside ``torch.random.fork_rng`` seeded from ``context.seed``, so a
-trial is deterministic under its seed and the caller's global RNG is untouched.
+:class:`TrainEvaluator` builds the genotype's network, trains it with its :class:`~.recipe.Recipe`
+(AdamW with a one-cycle schedule by default) for ``context.budget`` epochs (else ``epochs``) and scores
+it: validation accuracy and loss (selection), test accuracy (reporting only), parameters, MACs,
+latency. The training state is a :class:`~.loop.TrainingRun`; all torch randomness (initialisation,
+shuffling, dropout) is drawn inside ``torch.random.fork_rng`` seeded from ``context.seed``, so a trial
+is deterministic under its seed and the caller's global RNG is untouched.
+
+Continuing: ``context.resume_from`` restores a paused trial's whole training state and trains on to
+the new budget, ending bit-for-bit where an uninterrupted run ends (the schedule spans
+``context.max_budget``); a missing or corrupt state restarts the trial from zero with a warning.
+``context.parent_checkpoint`` starts from another trial's weights with a fresh optimizer.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import os
 import time
-from pathlib import Path
+import warnings
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from nasforge.checks import check_int
 from nasforge.data import Task
 from nasforge.errors import ConfigError, EvaluationError
-from nasforge.estimate.base import EvalContext, Evaluator, NullReporter, Reporter
+from nasforge.estimate import checkpoint as ckpt
+from nasforge.estimate.base import Evaluator, NullReporter, Reporter
+from nasforge.estimate.loop import TrainingRun, accuracy, batch_starts, evaluate_split
 from nasforge.estimate.metrics import count_macs, count_params, measure_latency_ms
+from nasforge.estimate.recipe import Recipe
 from nasforge.space.architecture import Architecture
+from nasforge.trial import EvalContext
 
-#: file names inside ``context.checkpoint_dir``
-WEIGHTS_FILE = "model.pt"
-META_FILE = "model.json"
+#: file names inside ``context.checkpoint_dir`` (kept here for callers of the old names)
+WEIGHTS_FILE = ckpt.WEIGHTS_FILE
+META_FILE = ckpt.META_FILE
 
 
 def resolve_device(device: str, context_device: str | None = None) -> torch.device:
@@ -45,16 +52,8 @@ def resolve_device(device: str, context_device: str | None = None) -> torch.devi
         raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}") from exc
 
 
-def batch_starts(n: int, batch_size: int) -> list[int]:
-    """Batch start offsets; a trailing batch smaller than 2 samples is dropped (batch norm)."""
-    starts = list(range(0, n, batch_size))
-    if starts and n - starts[-1] < 2 and len(starts) > 1:
-        starts.pop()
-    return starts
-
-
 class TrainEvaluator(Evaluator):
-    """Train an architecture from scratch (or from a parent checkpoint) and score it.
+    """Train an architecture from scratch (or from a checkpoint) and score it.
 
     Args:
         task: a :class:`~nasforge.data.Task` or anything :func:`nasforge.data.load` accepts
@@ -62,7 +61,8 @@ class TrainEvaluator(Evaluator):
         space: the search space (object, ``to_config()`` dict or name) used to build models;
             ``None`` creates the genotype's space with default parameters for the task.
         epochs: training epochs when the context gives no budget.
-        batch_size, lr (one-cycle peak), weight_decay, label_smoothing: the recipe.
+        batch_size, lr (one-cycle peak), weight_decay, label_smoothing, optimizer, momentum, schedule:
+            the :class:`~nasforge.estimate.recipe.Recipe`.
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
         threads: torch intra-op threads set before training (``None`` leaves them).
         latency_repeats: batch-1 forward passes timed for ``latency_ms`` (0 skips it).
@@ -82,6 +82,9 @@ class TrainEvaluator(Evaluator):
         device: str = "auto",
         threads: int | None = None,
         latency_repeats: int = 20,
+        optimizer: str = "adamw",
+        momentum: float = 0.9,
+        schedule: str = "onecycle",
     ) -> None:
         self.task = task
         self.space = space
@@ -93,31 +96,28 @@ class TrainEvaluator(Evaluator):
         self.device = device
         self.threads = threads
         self.latency_repeats = latency_repeats
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.schedule = schedule
         self._check()
         self._task: Task | None = task if isinstance(task, Task) else None
         self._space_obj: Any = None
         self._tensors: dict[str, Any] = {}
 
+    @property
+    def recipe(self) -> Recipe:
+        """The training recipe of every trial (a joint genotype may override parts of it)."""
+        return Recipe(optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
+                      momentum=self.momentum, batch_size=self.batch_size,
+                      label_smoothing=self.label_smoothing, schedule=self.schedule)
+
     def _check(self) -> None:
-        for key, low in (("epochs", 1), ("batch_size", 2), ("latency_repeats", 0)):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"{key} must be an integer >= {low}, got {value!r}")
-        for key in ("lr", "weight_decay", "label_smoothing"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ConfigError(f"{key} must be a finite number, got {value!r}")
-        if self.lr <= 0 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
-            raise ConfigError(
-                f"need lr > 0, weight_decay >= 0 and 0 <= label_smoothing < 1, got lr={self.lr}, "
-                f"weight_decay={self.weight_decay}, label_smoothing={self.label_smoothing}"
-            )
+        check_int("epochs", self.epochs, 1)
+        check_int("latency_repeats", self.latency_repeats, 0)
+        check_int("threads", self.threads, 1, allow_none=True)
+        self.recipe  # noqa: B018 - validates the recipe values
         if not isinstance(self.device, str):
             raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
-        if self.threads is not None and (
-            isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1
-        ):
-            raise ConfigError(f"threads must be an integer >= 1 or None, got {self.threads!r}")
 
     # -- pickling: ship parameters and the task arrays, not cached tensors ---------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -166,12 +166,16 @@ class TrainEvaluator(Evaluator):
         space = self.space
         if space is not None and not isinstance(space, (str, dict)):
             space = space.to_config()
-        return {
+        config = {
             "name": self.name, "task": str(task), "space": space, "epochs": self.epochs,
             "batch_size": self.batch_size, "lr": self.lr, "weight_decay": self.weight_decay,
             "label_smoothing": self.label_smoothing, "device": self.device, "threads": self.threads,
             "latency_repeats": self.latency_repeats,
         }
+        # recipe keys added after 0.1.0 appear only when set, so older studies' configs still match
+        new_keys = ("optimizer", "momentum", "schedule")
+        extra = {k: v for k, v in self.recipe.non_default().items() if k in new_keys}
+        return {**config, **extra}
 
     def build_model(self, architecture: Architecture) -> nn.Module:
         """The untrained ``nn.Module`` of ``architecture`` for this task."""
@@ -193,119 +197,87 @@ class TrainEvaluator(Evaluator):
     def evaluate(
         self, architecture: Architecture, context: EvalContext | None = None, reporter: Reporter | None = None
     ) -> dict[str, Any]:
-        """Train ``architecture`` for ``context.budget`` (else ``epochs``) epochs; return metrics."""
+        """Train ``architecture`` to ``context.budget`` (else ``epochs``) epochs; return metrics."""
         context = context if context is not None else EvalContext()
         reporter = reporter if reporter is not None else NullReporter()
         epochs = self.epochs if context.budget is None else context.budget
         if not isinstance(epochs, (int, float)) or isinstance(epochs, bool) or not epochs >= 1:
             raise ConfigError(f"budget (epochs) must be >= 1, got {epochs!r}")
         epochs = round(epochs)
+        span = max(epochs, round(context.max_budget) if context.max_budget else 0)
         if self.threads is not None:
             torch.set_num_threads(self.threads)
         device = resolve_device(self.device, context.device)
         with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
             torch.manual_seed(int(context.seed))
-            return self._run(architecture, context, reporter, epochs, device)
+            return self._run(architecture, context, reporter, epochs, span, device)
+
+    def recipe_for(self, architecture: Architecture) -> Recipe:
+        """The recipe a trial of ``architecture`` trains with (a hook for genotypes with hyperparameters)."""
+        return self.recipe
 
     def _run(self, architecture: Architecture, context: EvalContext, reporter: Reporter, epochs: int,
-             device: torch.device) -> dict[str, Any]:
+             span: int, device: torch.device) -> dict[str, Any]:
         model = self.build_model(architecture).to(device)
-        done_before = 0
-        if context.parent_checkpoint:
-            done_before = _load_parent(model, context.parent_checkpoint, device)
-            epochs = max(1, epochs - done_before) if done_before else epochs
         data = self._data(device)
         x, y = data["x_train"], data["y_train"]
-        n = len(y)
-        bs = min(self.batch_size, n)
-        starts = batch_starts(n, bs)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=self.lr, total_steps=epochs * len(starts)
-        )
-        generator = torch.Generator(device=device).manual_seed(int(context.seed))
-        smoothing = float(self.label_smoothing)
+        run = TrainingRun(model, self.recipe_for(architecture), len(y), span, int(context.seed), device)
+        metrics: dict[str, Any] = {}
+        if context.resume_from:
+            if not self._resume(run, context):
+                metrics["restarted"] = 1
+        elif context.parent_checkpoint:
+            state, _ = ckpt.load_weights(context.parent_checkpoint, device)
+            try:
+                model.load_state_dict(state)
+            except RuntimeError as exc:
+                raise EvaluationError(
+                    "bad_checkpoint", f"parent weights do not fit this model: {exc}"
+                ) from exc
         started = time.perf_counter()
-        epoch_times: list[float] = []
-        valid_acc = 0.0
-        trained = 0
-        for epoch in range(epochs):
-            t0 = time.perf_counter()
-            model.train()
-            perm = torch.randperm(n, generator=generator, device=device)
-            total = torch.zeros((), device=device)
-            for s in starts:
-                idx = perm[s: s + bs]
-                loss = F.cross_entropy(model(x[idx]), y[idx], label_smoothing=smoothing)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                total += loss.detach()
-            train_loss = float(total) / len(starts)
-            if not math.isfinite(train_loss):
-                raise EvaluationError("non_finite", f"training loss became {train_loss} in epoch {epoch + 1}")
-            valid_acc = accuracy(model, data["x_valid"], data["y_valid"])
-            trained = epoch + 1
-            epoch_times.append(time.perf_counter() - t0)
-            if not reporter.report(done_before + trained, {"valid_acc": valid_acc, "train_loss": train_loss}):
+        begun = run.epoch
+        train_loss = valid_acc = valid_loss = float("nan")
+        while run.epoch < epochs:
+            train_loss = run.train_epoch(x, y)
+            valid_acc, valid_loss = evaluate_split(model, data["x_valid"], data["y_valid"])
+            report = {"valid_acc": valid_acc, "valid_loss": valid_loss, "train_loss": train_loss}
+            if not reporter.report(run.epoch, report):
                 break
+        if run.epoch == begun:  # nothing left to train (a resumed run already at its budget)
+            valid_acc, valid_loss = evaluate_split(model, data["x_valid"], data["y_valid"])
         train_seconds = time.perf_counter() - started
-        metrics: dict[str, Any] = {
+        trained = run.epoch - begun
+        metrics.update({
             "valid_acc": valid_acc,
+            "valid_loss": valid_loss,
             "test_acc": accuracy(model, data["x_test"], data["y_test"]),
-            "train_loss": train_loss,
             "params": count_params(model),
             "flops": count_macs(model, self.task_data.input_shape, device),
             "train_seconds": train_seconds,
             "epoch_seconds": train_seconds / max(trained, 1),
-            "epochs": done_before + trained,
-        }
+            "epochs": run.epoch,
+        })
+        if trained:
+            metrics["train_loss"] = train_loss
         if self.latency_repeats:
             metrics["latency_ms"] = measure_latency_ms(model, self.task_data.input_shape, device,
                                                        repeats=self.latency_repeats)
         if context.checkpoint_dir:
-            metrics["checkpoint"] = save_checkpoint(model, context.checkpoint_dir, done_before + trained)
+            metrics["checkpoint"] = ckpt.save_weights(model, context.checkpoint_dir, run.epoch)
+            if context.save_state:
+                _, metrics["state_sha256"] = ckpt.save_state(run.state_dict(), context.checkpoint_dir)
         return metrics
 
-
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
-    """Top-1 accuracy in eval mode under ``torch.inference_mode()``."""
-    model.eval()
-    correct = 0
-    with torch.inference_mode():
-        for s in range(0, len(y), batch_size):
-            correct += int((model(x[s: s + batch_size]).argmax(dim=1) == y[s: s + batch_size]).sum())
-    return correct / max(len(y), 1)
-
-
-def save_checkpoint(model: nn.Module, directory: str | os.PathLike[str], epochs: int) -> str:
-    """Save the state dict to ``<directory>/model.pt`` (+ ``model.json`` with the epochs)."""
-    path = Path(directory)
-    path.mkdir(parents=True, exist_ok=True)
-    weights = path / WEIGHTS_FILE
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save(state, weights)
-    (path / META_FILE).write_text(json.dumps({"epochs": int(epochs)}))
-    return str(weights)
-
-
-def _load_parent(model: nn.Module, checkpoint: str, device: torch.device) -> int:
-    """Load parent weights (``weights_only=True``); return the epochs the parent had trained."""
-    path = Path(checkpoint)
-    if path.is_dir():
-        path = path / WEIGHTS_FILE
-    if not path.exists():
-        raise EvaluationError("missing_checkpoint", f"parent checkpoint {str(path)!r} does not exist")
-    state = torch.load(path, map_location=device, weights_only=True)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise EvaluationError("bad_checkpoint", f"parent weights do not fit this model: {exc}") from exc
-    meta = path.with_name(META_FILE)
-    if meta.exists():
+    def _resume(self, run: TrainingRun, context: EvalContext) -> bool:
+        """Restore ``run`` from ``context.resume_from``; ``False`` (with a warning) when that state is
+        missing or corrupt and the trial restarts from zero."""
+        path = ckpt.state_path(context.resume_from)  # type: ignore[arg-type]
         try:
-            return int(json.loads(meta.read_text()).get("epochs", 0))
-        except (ValueError, AttributeError):
-            return 0
-    return 0
+            run.load_state_dict(ckpt.load_state(path, run.device, context.resume_sha256))
+        except EvaluationError as exc:
+            warnings.warn(f"trial {context.trial_number}: {exc}; training it again from zero", stacklevel=2)
+            return False
+        return True
+
+
+__all__ = ["TrainEvaluator", "accuracy", "batch_starts", "resolve_device"]
