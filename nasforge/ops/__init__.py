@@ -10,8 +10,7 @@ records pointing at lazy ``"module:factory"`` references: querying the registry 
 only for ops that reduce, a width change only where allowed, and every keyword option against the
 options the op takes (an unknown or misspelled option is a :class:`~nasforge.errors.ConfigError`
 naming the op, the option and the accepted ones, never silently ignored). Users add ops with
-:func:`register_op`; such an op is listed, checked and tested (``tests/test_ops_generated.py``) like a
-built-in one.
+:func:`register_op`; such an op is listed, checked and usable by the spaces like a built-in one.
 """
 
 from __future__ import annotations

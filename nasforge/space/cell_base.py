@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from nasforge.errors import SpaceError
+from nasforge.errors import ConfigError, SpaceError
+from nasforge.ops import get_op
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import Decision, SearchSpace
 
@@ -183,7 +184,8 @@ class CellSpaceBase(SearchSpace):
                 f"(e.g. {{{points[0].name!r}: [...]}}), got {type(weights).__name__}"
             )
         names = [p.name for p in points]
-        unknown = [k for k in weights if k not in set(names)]
+        known = set(names)
+        unknown = [k for k in weights if k not in known]
         if unknown:
             raise SpaceError(
                 f"discretize: unknown decision point {unknown[0]!r}; this space has {len(names)} points, "
@@ -223,9 +225,6 @@ class CellSpaceBase(SearchSpace):
 def check_ops(ops: Collection[str], *, reduces: bool = False, channel_change: bool = False) -> None:
     """Every name in ``ops`` is a registered op building for 1-D or 2-D inputs (read from the op
     catalog, no torch), and, where the space needs it, one that reduces / changes width."""
-    from nasforge.errors import ConfigError
-    from nasforge.ops import get_op
-
     for name in ops:
         spec = get_op(name)  # RegistryError (a ConfigError) listing the registered ops
         if not spec.dims & {1, 2}:

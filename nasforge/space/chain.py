@@ -21,6 +21,7 @@ import numpy as np
 
 from nasforge.checks import check_choice, check_int, check_probability
 from nasforge.errors import ConfigError, SpaceError
+from nasforge.ops import get_op, list_ops
 from nasforge.ops.catalog import ACTIVATIONS, KIND_DIMS, NORMS
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import Decision, Graph, SearchSpace, require
@@ -294,8 +295,6 @@ def _index(value: Any, choices: tuple[Any, ...]) -> int:
 def _check_op(op: Any, kind: str) -> None:
     """``op`` is a registered op (built-in or user) that builds for ``kind``: read from the op catalog,
     without importing torch."""
-    from nasforge.ops import get_op, list_ops
-
     spec = get_op(op)
     if not spec.supports_kind(kind):
         ok = list_ops(dims=KIND_DIMS[kind], tag="chain")
