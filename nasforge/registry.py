@@ -1,8 +1,11 @@
-"""One registry pattern for ops, spaces, strategies, executors, builders and tasks.
+"""One registry pattern for ops, spaces, strategies, evaluators, executors, model builders and tasks.
 
 A :class:`Registry` maps a name to either an object or a lazy ``"module:attribute"`` string, so the
 built-in entries are listed in one place without importing their modules (nothing heavy is imported
 until an entry is created). Users extend a registry with the :meth:`Registry.register` decorator.
+The op registry (:mod:`nasforge.ops`) holds light :class:`~nasforge.ops.catalog.OpSpec` records
+whose factories are such lazy references, resolved with :func:`resolve` when an op is created, so
+op metadata is readable without importing torch.
 """
 
 from __future__ import annotations
@@ -54,8 +57,7 @@ class Registry(Generic[T]):
             )
         entry = self._entries[name]
         if isinstance(entry, str):
-            module, _, attr = entry.partition(":")
-            entry = getattr(importlib.import_module(module), attr)
+            entry = resolve(entry)
             self._entries[name] = entry
         return entry  # type: ignore[return-value]
 
@@ -76,6 +78,12 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def resolve(reference: str) -> Any:
+    """The object a ``"package.module:attribute"`` reference names (imports the module)."""
+    module, _, attr = reference.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def _qualname(obj: Any) -> str:

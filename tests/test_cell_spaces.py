@@ -137,14 +137,19 @@ def test_edge_cell_structure_for_one_shot() -> None:
     space = spaces.create("edge-cell")
     assert space.edges() == [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3)]
     assert "none" in space.ops and "skip_connect" in space.ops
-    assert all(ops == space.ops for _, ops in space.decision_points())
+    points = space.decision_points()
+    assert [(p.input, p.node) for p in points] == space.edges()
+    assert all(p.kind == "op" and p.candidates == space.ops and p.stride == 1 for p in points)
+    assert [p.name for p in points] == [d.name for d in space.decisions()]
     assert space.size() == 5**6
-    weights = np.zeros((6, len(space.ops)))
-    weights[np.arange(6), [3, 1, 0, 2, 3, 4]] = 1.0
-    arch = space.discretize(weights)
+    weights = {p.name: np.eye(len(space.ops))[k] for p, k in zip(points, [3, 1, 0, 2, 3, 4], strict=True)}
+    arch = space.discretize(weights, exclude=())
     assert arch.genes["edges"] == ["conv_3x3", "skip_connect", "none", "conv_1x1", "conv_3x3", "avg_pool_3x3"]
-    with pytest.raises(ConfigError, match="shape"):
-        space.discretize(np.zeros((5, 5)))
+    weights["edge_1_2"] = [0.5, 0.1, 0.3, 0.2, 0.0]  # none strongest: DARTS (the default) skips it
+    assert space.discretize(weights).genes["edges"][2] == "conv_1x1"
+    assert space.discretize(weights, exclude=()).genes["edges"][2] == "none"
+    with pytest.raises(SpaceError, match="edge_0_1"):
+        space.discretize({**weights, "edge_0_1": np.zeros(4)})
     with pytest.raises(SpaceError, match=r"edges\[2\]"):
         space.validate(Architecture("edge-cell", {"edges": ["none", "none", "conv_9x9"] + ["none"] * 3}))
 

@@ -19,9 +19,9 @@ def register(subparsers: Any) -> None:
 def names(kind: str) -> list[tuple[str, str]]:
     """``(name, note)`` pairs; the note says when an entry cannot be loaded here."""
     if kind == "ops":
-        from nasforge.ops import get_op, list_ops
+        from nasforge.ops import get_op, list_ops  # the op catalog: no torch imported
 
-        return [(n, "dims " + ",".join(str(d) for d in sorted(get_op(n).dims))) for n in list_ops()]
+        return [(n, get_op(n).describe()) for n in list_ops()]
     if kind == "tasks":
         from nasforge.data import list_tasks
 

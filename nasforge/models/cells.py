@@ -17,7 +17,7 @@ from torch import nn
 
 from nasforge.errors import ConfigError
 from nasforge.ops import create_op
-from nasforge.ops.basic import FactorizedReduce, ReLUConvBN, bn_nd, conv_nd
+from nasforge.ops.primitives import FactorizedReduce, ReLUConvBN, bn_nd, conv_nd
 
 
 def input_dims(space: Any, input_shape: tuple[int, ...]) -> int:

@@ -9,7 +9,7 @@ from torch import nn
 
 from nasforge.errors import ConfigError
 from nasforge.models.common import ClassifierHead, kind_of, output_shape
-from nasforge.ops import create_op
+from nasforge.ops import create_op, get_op
 
 
 class ChainNet(nn.Module):
@@ -53,6 +53,7 @@ def build_chain(space: Any, architecture: Any, input_shape: tuple[int, ...], num
         if "kernel" in layer:
             options["kernel_size"] = int(layer["kernel"])
         stride = int(layer.get("stride", 1))
+        options = get_op(layer["op"]).select_options(options)  # e.g. identity has no kernel or activation
         modules.append(create_op(layer["op"], channels, int(layer["width"]), stride, dims, **options))
         channels = int(layer["width"])
     features = nn.Sequential(*modules)

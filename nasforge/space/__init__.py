@@ -7,6 +7,7 @@ from typing import Any
 from nasforge.registry import Registry
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import Decision, Graph, SearchSpace
+from nasforge.space.cell_base import CellSpaceBase, DecisionPoint
 from nasforge.space.params import Categorical, Conditional, Float, Integer
 
 SPACES: Registry[type[SearchSpace]] = Registry(
@@ -40,8 +41,10 @@ __all__ = [
     "SPACES",
     "Architecture",
     "Categorical",
+    "CellSpaceBase",
     "Conditional",
     "Decision",
+    "DecisionPoint",
     "Float",
     "Graph",
     "Integer",

@@ -5,21 +5,26 @@ finite tuple of choices). ``to_flat(arch)`` gives one choice index per decision 
 read 0) and ``from_flat(indices)`` builds a valid genotype from any index vector. That one view gives,
 for free, the ``"onehot"`` and ``"tokens"`` encodings (controllers, TPE, surrogates).
 Spaces with a graph structure also implement :meth:`to_graph`, from which ``"adjacency"`` and
-``"path"`` encodings are derived (see :mod:`nasforge.space.encodings`).
+``"path"`` encodings are derived (see :mod:`nasforge.space.encodings`). Cell spaces also list their
+:meth:`~SearchSpace.decision_points` and :meth:`~SearchSpace.discretize` architecture weights, the
+seam one-shot methods build on (:mod:`nasforge.space.cell_base`).
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from nasforge.errors import ConfigError, SpaceError
 from nasforge.space.architecture import Architecture
+
+if TYPE_CHECKING:
+    from nasforge.space.cell_base import DecisionPoint
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,27 @@ class SearchSpace(ABC):
     def to_graph(self, arch: Architecture) -> Graph:
         """A labelled DAG of ``arch``; spaces without one raise ``NotImplementedError``."""
         raise NotImplementedError(f"space {self.name!r} has no graph view")
+
+    # -- one-shot structure (optional) --------------------------------------------------------
+    def decision_points(self) -> list[DecisionPoint]:
+        """Where a one-shot supernet holds a choice (see :mod:`nasforge.space.cell_base`); empty for
+        spaces without that structure (chain, tabular benchmarks), which one-shot methods refuse."""
+        return []
+
+    def discretize(self, weights: Mapping[str, Any], *, exclude: Collection[str] = ("none",)) -> Architecture:
+        """The genotype architecture ``weights`` (decision-point name -> vector) select; spaces without
+        :meth:`decision_points` raise :class:`ConfigError`."""
+        raise self._no_decision_points()
+
+    def one_hot(self, arch: Architecture) -> dict[str, np.ndarray]:
+        """The architecture weights selecting ``arch`` (inverse of :meth:`discretize`)."""
+        raise self._no_decision_points()
+
+    def _no_decision_points(self) -> ConfigError:
+        return ConfigError(
+            f"space {self.name!r} has no decision points (no architecture weights to discretize); "
+            "one-shot methods need a cell space: edge-cell, nasnet or multibranch"
+        )
 
     # -- encodings ----------------------------------------------------------------------------
     def encodings(self) -> tuple[str, ...]:

@@ -19,24 +19,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nasforge.checks import check_choice, check_int, check_probability
 from nasforge.errors import ConfigError, SpaceError
+from nasforge.ops import get_op, list_ops
+from nasforge.ops.catalog import ACTIVATIONS, KIND_DIMS, NORMS
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import Decision, Graph, SearchSpace, require
 from nasforge.space.params import as_choices
-
-#: built-in chain ops and the input kinds they accept (others are looked up in the op registry)
-BUILTIN_OPS: dict[str, frozenset[str]] = {
-    "conv": frozenset({"1d", "2d"}),
-    "sep_conv": frozenset({"1d", "2d"}),
-    "dil_conv": frozenset({"1d", "2d"}),
-    "max_pool": frozenset({"1d", "2d"}),
-    "avg_pool": frozenset({"1d", "2d"}),
-    "identity": frozenset({"1d", "2d", "tabular"}),
-    "dense": frozenset({"tabular"}),
-}
-_ACTIVATIONS = ("relu", "gelu", "silu", "elu", "leaky_relu", "tanh", "none")
-_NORMS = ("batch", "layer", "none")
-_KIND_DIMS = {"1d": 1, "2d": 2, "tabular": 0}
 
 DEFAULTS: dict[str, Any] = {
     "input_kind": "1d",
@@ -84,13 +73,11 @@ class ChainSpace(SearchSpace):
             raise ConfigError(f"chain space got unknown parameters {unknown}; expected {sorted(DEFAULTS)}")
         merged = {**DEFAULTS, **params}
         kind = merged["input_kind"]
-        require(kind in _KIND_DIMS, f"input_kind must be one of {list(_KIND_DIMS)}, got {kind!r}")
+        check_choice("input_kind", kind, KIND_DIMS)
         if merged["ops"] is None:
             merged["ops"] = _default_ops(kind)
         for key in ("min_layers", "max_layers"):
-            value = merged[key]
-            require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
-                    f"{key} must be an integer >= 1, got {value!r}")
+            merged[key] = check_int(key, merged[key], 1)
         require(merged["min_layers"] <= merged["max_layers"],
                 "`min_layers <= max_layers` must hold, but got "
                 f"(min_layers={merged['min_layers']}, max_layers={merged['max_layers']})")
@@ -108,13 +95,10 @@ class ChainSpace(SearchSpace):
         for s in merged["strides"]:
             require(s in (1, 2) and not isinstance(s, bool), f"strides must be 1 or 2, got {s!r}")
         for a in merged["activations"]:
-            require(a in _ACTIVATIONS, f"activations must be among {list(_ACTIVATIONS)}, got {a!r}")
+            check_choice("activations", a, ACTIVATIONS)
         for n in merged["norms"]:
-            require(n in _NORMS, f"norms must be among {list(_NORMS)}, got {n!r}")
-        for d in merged["dropouts"]:
-            require(isinstance(d, (int, float)) and not isinstance(d, bool) and 0.0 <= d < 1.0,
-                    f"dropouts must be probabilities in [0, 1), got {d!r}")
-        merged["dropouts"] = [float(d) for d in merged["dropouts"]]
+            check_choice("norms", n, NORMS)
+        merged["dropouts"] = [check_probability("dropouts", d) for d in merged["dropouts"]]
         require(merged["head"] in ("flatten", "gap"), f"head must be 'flatten' or 'gap', got "
                 f"{merged['head']!r}")
         super().__init__(**merged)
@@ -309,13 +293,12 @@ def _index(value: Any, choices: tuple[Any, ...]) -> int:
 
 
 def _check_op(op: Any, kind: str) -> None:
-    if op in BUILTIN_OPS:
-        if kind not in BUILTIN_OPS[op]:
-            ok = sorted(o for o, kinds in BUILTIN_OPS.items() if kind in kinds)
-            raise ConfigError(f"op {op!r} does not support input_kind={kind!r}; use one of {ok}")
-        return
-    from nasforge.ops import get_op  # a user-registered op: consult the registry (imports torch)
-
+    """``op`` is a registered op (built-in or user) that builds for ``kind``: read from the op catalog,
+    without importing torch."""
     spec = get_op(op)
-    if _KIND_DIMS[kind] not in spec.dims:
-        raise ConfigError(f"op {op!r} supports dims {sorted(spec.dims)}, not input_kind={kind!r}")
+    if not spec.supports_kind(kind):
+        ok = list_ops(dims=KIND_DIMS[kind], tag="chain")
+        raise ConfigError(
+            f"op {op!r} does not support input_kind={kind!r} (it takes dims {sorted(spec.dims)}); "
+            f"use one of {ok} or an op registered for dims {KIND_DIMS[kind]}"
+        )

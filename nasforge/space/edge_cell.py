@@ -8,9 +8,11 @@ the op of every edge in :meth:`EdgeCellSpace.edges` order::
     {"edges": ["conv_3x3", "none", "skip_connect", "avg_pool_3x3", "conv_1x1", "conv_3x3"]}
 
 The op list and the edge list are explicit, so a one-shot method can build a supernet with one mixed
-op per edge (:meth:`EdgeCellSpace.decision_points`) and turn architecture weights back into a genotype
-(:meth:`EdgeCellSpace.discretize`). The macro skeleton (:func:`nasforge.models.cells.build_edge_cell`)
-is NAS-Bench-201's: stem, N cells, residual reduction, N cells, residual reduction, N cells, classifier.
+op per edge (:meth:`EdgeCellSpace.decision_points`, named ``"edge_{i}_{j}"`` like the flat view's
+decisions and shared by every cell of the network) and turn architecture weights back into a
+genotype (:meth:`EdgeCellSpace.discretize`: per edge the argmax op, ``none`` excluded by default).
+The macro skeleton (:func:`nasforge.models.cells.build_edge_cell`) is NAS-Bench-201's: stem, N cells,
+residual reduction, N cells, residual reduction, N cells, classifier.
 
 Isomorphism: an edge that is not on an input -> output path of non-``none`` edges cannot affect the
 output, so the canonical form sets it to ``none``; and intermediate nodes (sums) may be renumbered
@@ -27,11 +29,12 @@ from typing import Any
 
 import numpy as np
 
+from nasforge.checks import check_int
 from nasforge.errors import ConfigError, SpaceError
 from nasforge.space import register
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import Decision, Graph
-from nasforge.space.nasnet import CellSpaceBase
+from nasforge.space.cell_base import CellSpaceBase, DecisionPoint, best_allowed, check_ops, one_hot_vector
 from nasforge.space.params import as_choices
 
 #: the NAS-Bench-201 op list in our op names (``nor_conv_kxk`` is ``conv_kxk``)
@@ -60,22 +63,14 @@ class EdgeCellSpace(CellSpaceBase):
         cells_per_stage: int = 1,
         channels: int = 16,
     ) -> None:
-        for label, value, low, high in (
-            ("nodes", nodes, 2, 8),
-            ("cells_per_stage", cells_per_stage, 0, None),
-            ("channels", channels, 2, None),
-        ):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
-                high is not None and value > high
-            ):
-                bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
-                raise ConfigError(f"{label} must be an integer {bound}, got {value!r}")
+        nodes = check_int("nodes", nodes, 2, 8)
+        cells_per_stage = check_int("cells_per_stage", cells_per_stage, 0)
+        channels = check_int("channels", channels, 2)
         ops = list(as_choices(list(ops) if not isinstance(ops, str) else ops, "ops"))
         if not all(isinstance(o, str) and o for o in ops):
             raise ConfigError(f"ops must be a list of op names (strings), got {ops!r}")
-        super().__init__(
-            nodes=int(nodes), ops=ops, cells_per_stage=int(cells_per_stage), channels=int(channels)
-        )
+        check_ops(ops)
+        super().__init__(nodes=nodes, ops=ops, cells_per_stage=cells_per_stage, channels=channels)
 
     # -- structure ----------------------------------------------------------------------------
     @property
@@ -91,9 +86,20 @@ class EdgeCellSpace(CellSpaceBase):
         """Every edge ``(i, j)``, ``i < j``, ordered by target then source (NAS-Bench-201 order)."""
         return [(i, j) for j in range(1, self.nodes) for i in range(j)]
 
-    def decision_points(self) -> list[tuple[tuple[int, int], tuple[str, ...]]]:
-        """``[((i, j), ops), ...]``: one mixed op per edge for a one-shot supernet."""
-        return [(edge, self.ops) for edge in self.edges()]
+    # -- one-shot structure -------------------------------------------------------------------
+    def _build_decision_points(self) -> list[DecisionPoint]:
+        """One mixed op per edge ``i -> j`` in :meth:`edges` order, named ``"edge_{i}_{j}"``."""
+        return [DecisionPoint(f"edge_{i}_{j}", "op", self.ops, node=j, input=i) for i, j in self.edges()]
+
+    def _discretize(self, weights: dict[str, np.ndarray], exclude: frozenset[str]) -> Architecture:
+        """Per edge, the op of largest weight among those not in ``exclude`` (ties: the earlier op)."""
+        ops = [self.ops[best_allowed(p, weights[p.name], exclude)[0]] for p in self.decision_points()]
+        return Architecture(self.name, {"edges": ops})
+
+    def _one_hot(self, arch: Architecture) -> dict[str, np.ndarray]:
+        """1.0 on each edge's op (``none`` included: pass ``exclude=()`` to derive it back)."""
+        return {p.name: one_hot_vector(p, op)
+                for p, op in zip(self.decision_points(), arch.genes["edges"], strict=True)}
 
     def live_edges(self, arch: Architecture) -> list[bool]:
         """Per edge: not ``none`` and on a path input -> output of non-``none`` edges."""
@@ -186,14 +192,6 @@ class EdgeCellSpace(CellSpaceBase):
                 raise SpaceError(f"{d.name}: index must be in [0, {d.n - 1}], got {i!r}")
             ops.append(d.choices[int(i)])
         return Architecture(self.name, {"edges": ops})
-
-    def discretize(self, weights: Any) -> Architecture:
-        """The genotype taking the argmax op of every edge from an ``(edges, ops)`` weight array."""
-        w = np.asarray(weights, dtype=float)
-        expected = (len(self.edges()), len(self.ops))
-        if w.shape != expected:
-            raise ConfigError(f"discretize: weights must have shape {expected} (edges, ops), got {w.shape}")
-        return self.from_flat([int(k) for k in np.argmax(w, axis=1)])
 
     # -- graph view ---------------------------------------------------------------------------
     def op_vocabulary(self) -> list[str]:

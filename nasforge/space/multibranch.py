@@ -15,6 +15,12 @@ factor statically and reduces a skip input with strided factorized reductions (a
 projects its width) to match the main input.
 
 Canonical form: ``skips`` sorted, and ``merge`` is ``"add"`` for a layer without skips (it is unused).
+
+One-shot structure: the decision points are the flat view's decisions (same names): per layer a
+mixed-op point (``"layer{k}.op"``) and categorical width / stride / merge / skip points, plus the
+depth. A DARTS-style relaxation fits only the op points (the others change shapes), so this space
+suits single-path methods (SPOS, random paths) best; :meth:`MultiBranchSpace.discretize` takes every
+point's argmax.
 """
 
 from __future__ import annotations
@@ -25,11 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from nasforge.checks import check_int
 from nasforge.errors import ConfigError, SpaceError
 from nasforge.space import register
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import Decision, Graph
-from nasforge.space.nasnet import CellSpaceBase
+from nasforge.space.cell_base import CellSpaceBase, DecisionPoint, best_allowed, check_ops
 from nasforge.space.params import as_choices
 
 MULTIBRANCH_OPS: tuple[str, ...] = (
@@ -45,19 +52,10 @@ MERGES: tuple[str, ...] = ("add", "concat")
 _LAYER_KEYS = {"op", "width", "stride", "skips", "merge"}
 
 
-def _int(name: str, value: Any, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
-        high is not None and value > high
-    ):
-        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ConfigError(f"{name} must be an integer {bound}, got {value!r}")
-    return int(value)
-
-
 def _int_list(name: str, values: Any, allowed: tuple[int, ...] | None = None) -> list[int]:
     choices = list(as_choices(list(values) if not isinstance(values, str) else values, name))
     for v in choices:
-        _int(name, v, 1)
+        check_int(name, v, 1)
         if allowed is not None and v not in allowed:
             raise ConfigError(f"{name} must be chosen from {list(allowed)}, got {v!r}")
     return [int(v) for v in choices]
@@ -89,11 +87,12 @@ class MultiBranchSpace(CellSpaceBase):
         merges: Sequence[str] = MERGES,
         stem_channels: int = 16,
     ) -> None:
-        max_layers = _int("max_layers", max_layers, 1, 16)
-        min_layers = _int("min_layers", min_layers, 1, max_layers)
+        max_layers = check_int("max_layers", max_layers, 1, 16)
+        min_layers = check_int("min_layers", min_layers, 1, max_layers)
         ops = list(as_choices(list(ops) if not isinstance(ops, str) else ops, "ops"))
         if not all(isinstance(o, str) and o for o in ops):
             raise ConfigError(f"ops must be a list of op names (strings), got {ops!r}")
+        check_ops(ops, reduces=2 in list(strides), channel_change=True)
         merges = list(as_choices(list(merges) if not isinstance(merges, str) else merges, "merges"))
         if any(m not in MERGES for m in merges):
             raise ConfigError(f"merges must be chosen from {list(MERGES)}, got {merges!r}")
@@ -104,7 +103,7 @@ class MultiBranchSpace(CellSpaceBase):
             widths=_int_list("widths", widths),
             strides=_int_list("strides", strides, (1, 2)),
             merges=merges,
-            stem_channels=_int("stem_channels", stem_channels, 2),
+            stem_channels=check_int("stem_channels", stem_channels, 2),
         )
 
     # -- helpers ------------------------------------------------------------------------------
@@ -242,6 +241,39 @@ class MultiBranchSpace(CellSpaceBase):
             flags = [bool(indices[pos + 4 + i]) for i in range(k - 1)]
             out += [on, on, on, on and any(flags)] + [on] * (k - 1)
             pos += 4 + (k - 1)
+        return out
+
+    # -- one-shot structure -------------------------------------------------------------------
+    def _build_decision_points(self) -> list[DecisionPoint]:
+        """One point per flat decision, same names: ``depth``; per layer ``k`` an ``"op"`` point (a mixed
+        op reading node ``k - 1``, at the stride ``layer{k}.stride`` decides) and ``width``,
+        ``stride``, ``merge`` and ``skip{i}`` points. Points of layers past the depth, and the merge of
+        a layer without skips, are inactive: their weights are required but do not matter."""
+        p = self.params
+        depths = tuple(range(p["min_layers"], p["max_layers"] + 1))
+        out = [DecisionPoint("depth", "depth", depths, stride=None)]
+        for k in range(1, p["max_layers"] + 1):
+            out += [
+                DecisionPoint(f"layer{k}.op", "op", self.ops, node=k, input=k - 1, stride=None),
+                DecisionPoint(f"layer{k}.width", "width", tuple(p["widths"]), node=k, stride=None),
+                DecisionPoint(f"layer{k}.stride", "stride", tuple(p["strides"]), node=k, stride=None),
+                DecisionPoint(f"layer{k}.merge", "merge", tuple(p["merges"]), node=k, stride=None),
+            ]
+            out += [DecisionPoint(f"layer{k}.skip{i}", "skip", (False, True), node=k, input=i, stride=None)
+                    for i in range(k - 1)]
+        return out
+
+    def _discretize(self, weights: dict[str, np.ndarray], exclude: frozenset[str]) -> Architecture:
+        """Per point, its strongest candidate (``exclude`` applies to the op points), read as a flat
+        index vector."""
+        return self.from_flat([best_allowed(p, weights[p.name], exclude)[0] for p in self.decision_points()])
+
+    def _one_hot(self, arch: Architecture) -> dict[str, np.ndarray]:
+        """1.0 on each decision's choice in the canonical flat view (inactive decisions: the first)."""
+        out = {}
+        for p, index in zip(self.decision_points(), self.to_flat(arch), strict=True):
+            out[p.name] = np.zeros(p.n)
+            out[p.name][index] = 1.0
         return out
 
     # -- graph view ---------------------------------------------------------------------------

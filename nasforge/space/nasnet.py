@@ -14,6 +14,14 @@ cell, N normal, a reduction, N normal, global pooling, classifier.
 
 Isomorphism: the two branches of a block commute, so the canonical form lists them sorted by
 ``(input, op)``; genotypes differing only in branch order hash alike.
+
+One-shot (DARTS) structure: :meth:`NasNetSpace.decision_points` has, per cell type and block ``b``,
+one mixed-op point on the edge from each allowed input ``i`` (``"normal.{b}.from{i}"``; the points of
+one cell type are shared by every cell of that type). :meth:`NasNetSpace.discretize` keeps, per block,
+the two inputs whose strongest op not in ``exclude`` weighs most, each with that op, as DARTS derives
+its cells. The supernet sums a block's branches, so the combiner is not a decision point: every
+derived block combines with ``"add"``, and a genotype with a ``concat`` block (or a block reading one
+input twice) has no weights that select it (:meth:`NasNetSpace.one_hot` says which block).
 """
 
 from __future__ import annotations
@@ -23,10 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from nasforge.checks import check_int
 from nasforge.errors import ConfigError, SpaceError
 from nasforge.space import register
 from nasforge.space.architecture import Architecture
-from nasforge.space.base import Decision, Graph, SearchSpace
+from nasforge.space.base import Decision, Graph
+from nasforge.space.cell_base import CellSpaceBase, DecisionPoint, best_allowed, check_ops, one_hot_vector
 from nasforge.space.params import as_choices
 
 #: default candidate ops of a block (the DARTS list minus ``none``, plus a 1x1 conv)
@@ -42,92 +52,7 @@ NASNET_OPS: tuple[str, ...] = (
 )
 COMBINERS: tuple[str, ...] = ("add", "concat")
 CELLS: tuple[str, ...] = ("normal", "reduce")
-#: every encoding of the base class (flat view and graph view)
-ENCODINGS: tuple[str, ...] = ("onehot", "tokens", "adjacency", "path")
 _FIELDS = ("input_a", "input_b", "op_a", "op_b", "combine")
-
-
-def _positive(name: str, value: Any, low: int = 1, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
-        high is not None and value > high
-    ):
-        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ConfigError(f"{name} must be an integer {bound}, got {value!r}")
-    return int(value)
-
-
-def mutate_flat(
-    space: SearchSpace, arch: Architecture, rng: np.random.Generator, tries: int = 20
-) -> Architecture:
-    """Change one active decision of the flat view to another choice (a different canonical genotype).
-
-    Cheaper than enumerating :meth:`SearchSpace.neighbours`; falls back to it after ``tries`` misses.
-    """
-    flat = list(space.to_flat(arch))
-    decisions = space.decisions()
-    own = space.canonical_hash(arch)
-    for _ in range(tries):
-        active = [i for i, on in enumerate(space.active(flat)) if on and decisions[i].n > 1]
-        if not active:
-            break
-        i = active[int(rng.integers(len(active)))]
-        j = int(rng.integers(decisions[i].n - 1))
-        trial = flat.copy()
-        trial[i] = j if j < flat[i] else j + 1
-        child = space.from_flat(trial)
-        if space.canonical_hash(child) != own:
-            return child
-    return SearchSpace.mutate(space, arch, rng)
-
-
-class CellSpaceBase(SearchSpace):
-    """Shared machinery of the cell and multi-branch spaces (their params are fixed once built).
-
-    Caches the flat view's decisions and canonical hashes (pure functions of the genotype; the
-    cache is dropped when the space is pickled), offers every encoding without probing, and
-    mutates by changing one active decision. Subclasses implement :meth:`_build_decisions`.
-    """
-
-    _HASH_CACHE_SIZE = 100_000
-
-    def _build_decisions(self) -> list[Decision]:
-        raise NotImplementedError
-
-    def decisions(self, arch: Architecture | None = None) -> list[Decision]:
-        if "_decisions" not in self.__dict__:
-            self._decisions = tuple(self._build_decisions())
-        return list(self._decisions)
-
-    def canonical_hash(self, arch: Architecture) -> str:
-        cache: dict[Architecture, str] = self.__dict__.setdefault("_hashes", {})
-        key = cache.get(arch)
-        if key is None:
-            if len(cache) >= self._HASH_CACHE_SIZE:
-                cache.clear()
-            key = cache[arch] = self.canonicalize(arch).content_hash
-        return key
-
-    def encodings(self) -> tuple[str, ...]:
-        return ENCODINGS
-
-    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
-        """Change one active decision of the flat view (see :func:`mutate_flat`)."""
-        return mutate_flat(self, arch, rng)
-
-    def canonicalize(self, arch: Architecture) -> Architecture:
-        """The canonical form given by :meth:`_canonical_genes`; a foreign genotype is returned unchanged."""
-        try:
-            self.validate(arch)
-        except SpaceError:
-            return arch
-        return Architecture(arch.space, self._canonical_genes(arch))
-
-    def _canonical_genes(self, arch: Architecture) -> dict[str, Any]:
-        """Genes of the canonical representative of a valid ``arch`` (default: unchanged)."""
-        return arch.genes
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_decisions", "_hashes")}
 
 
 @register("nasnet")
@@ -151,12 +76,13 @@ class NasNetSpace(CellSpaceBase):
         cells_per_stage: int = 1,
         channels: int = 16,
     ) -> None:
-        blocks = _positive("blocks", blocks, 1, 12)
+        blocks = check_int("blocks", blocks, 1, 12)
         ops = list(as_choices(list(ops) if not isinstance(ops, str) else ops, "ops"))
         if not all(isinstance(o, str) and o for o in ops):
             raise ConfigError(f"ops must be a list of op names (strings), got {ops!r}")
-        cells_per_stage = _positive("cells_per_stage", cells_per_stage, 0)
-        channels = _positive("channels", channels, 2)
+        check_ops(ops, reduces=True, channel_change=True)
+        cells_per_stage = check_int("cells_per_stage", cells_per_stage, 0)
+        channels = check_int("channels", channels, 2)
         super().__init__(blocks=blocks, ops=ops, cells_per_stage=cells_per_stage, channels=channels)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -317,21 +243,59 @@ class NasNetSpace(CellSpaceBase):
                 adj[base + 3 * b + 2, n - 1] = 1
         return Graph(adj, tuple(labels))
 
-    def discretize(self, weights: dict[str, np.ndarray]) -> Architecture:
-        """The genotype whose every decision is the argmax of ``weights[decision name]``.
+    # -- one-shot structure -------------------------------------------------------------------
+    def _build_decision_points(self) -> list[DecisionPoint]:
+        """Per cell type and block ``b``: one mixed op on the edge from each allowed input (the cell's
+        two inputs and every earlier block), as in DARTS; named ``"{cell}.{b}.from{input}"``."""
+        return [
+            DecisionPoint(f"{cell}.{b}.from{i}", "op", self.ops, cell=cell, node=b + 2, input=i,
+                          stride=2 if cell == "reduce" and i < 2 else 1)
+            for cell in CELLS
+            for b in range(self.blocks)
+            for i in self.block_inputs(b)
+        ]
 
-        For one-shot methods: ``weights`` maps each name of :meth:`decisions` to a score vector of
-        that decision's length (e.g. softmaxed architecture parameters).
-        """
-        indices = []
-        for d in self.decisions():
-            if d.name not in weights:
-                raise ConfigError(f"discretize: weights for decision {d.name!r} are missing")
-            w = np.asarray(weights[d.name], dtype=float).ravel()
-            if w.shape != (d.n,):
-                raise ConfigError(f"discretize: {d.name} needs {d.n} weights, got shape {w.shape}")
-            indices.append(int(np.argmax(w)))
-        return self.from_flat(indices)
+    def _discretize(self, weights: dict[str, np.ndarray], exclude: frozenset[str]) -> Architecture:
+        """DARTS: per block, the two inputs whose strongest allowed op weighs most (ties: the lower
+        input), each with that op. The supernet sums a block's branches, so every derived block
+        combines with ``"add"``; the ``concat`` combiner is never derived."""
+        points = {p.name: p for p in self.decision_points()}
+        genes: dict[str, Any] = {}
+        for cell in CELLS:
+            blocks = []
+            for b in range(self.blocks):
+                best = {}
+                for i in self.block_inputs(b):
+                    point = points[f"{cell}.{b}.from{i}"]
+                    best[i] = best_allowed(point, weights[point.name], exclude)
+                top = sorted(best, key=lambda i: -best[i][1])[:2]
+                blocks.append({"inputs": top, "ops": [self.ops[best[i][0]] for i in top], "combine": "add"})
+            genes[cell] = blocks
+        return Architecture(self.name, self._sort_branches(genes))
+
+    def _one_hot(self, arch: Architecture) -> dict[str, np.ndarray]:
+        """1.0 on each block's two (input, op) choices. The points hold one op per (block, input) and
+        the supernet adds a block's branches, so a block reading one input twice or combining with
+        ``concat`` cannot be expressed (:class:`SpaceError` naming the block)."""
+        weights = {p.name: np.zeros(p.n) for p in self.decision_points()}
+        points = {p.name: p for p in self.decision_points()}
+        for cell in CELLS:
+            for b, block in enumerate(arch.genes[cell]):
+                inputs = block["inputs"]
+                if inputs[0] == inputs[1]:
+                    raise SpaceError(
+                        f"{cell}[{b}].inputs reads input {inputs[0]} twice; decision points hold one op "
+                        "per (block, input), so a block's two inputs must differ"
+                    )
+                if block["combine"] != "add":
+                    raise SpaceError(
+                        f"{cell}[{b}].combine is {block['combine']!r}; the supernet sums a block's "
+                        "branches, so only 'add' can be expressed"
+                    )
+                for i, op in zip(inputs, block["ops"], strict=True):
+                    name = f"{cell}.{b}.from{i}"
+                    weights[name] = one_hot_vector(points[name], op)
+        return weights
 
 
-__all__ = ["COMBINERS", "ENCODINGS", "NASNET_OPS", "CellSpaceBase", "NasNetSpace", "mutate_flat"]
+__all__ = ["COMBINERS", "NASNET_OPS", "NasNetSpace"]
