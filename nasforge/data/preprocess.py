@@ -151,7 +151,7 @@ class Preprocessing:
             raise DataError(f"{where} must be a numeric array, could not convert: {exc}") from exc
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
             raise DataError(f"{where} must be numeric, got dtype {arr.dtype}")
-        if arr.ndim == len(self.raw_shape):
+        if arr.shape == self.raw_shape:
             arr = arr[None]  # one sample
         if tuple(arr.shape[1:]) != self.raw_shape:
             if len(self.raw_shape) == 1 and arr.ndim == 2:
@@ -204,8 +204,8 @@ class Preprocessing:
             if key not in index:
                 kind = "text" if strings else "integer"
                 raise DataError(
-                    f"{where} holds {raw!r} (sample {n}), which is not one of the task's {kind} labels "
-                    f"{list(self.labels)!r}"
+                    f"{where} holds {_plain(raw)!r} (sample {n}), which is not one of the task's {kind} "
+                    f"labels {list(self.labels)!r}"
                 )
             out[n] = index[key]
         return out

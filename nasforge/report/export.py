@@ -161,7 +161,7 @@ def model_source(network: nn.Module, prep: Preprocessing, title: str) -> str:
     constants = layout(Items([literal(v) for v in prep.labels]), 0, "LABELS = ")
     constants.insert(0, "#: the labels of the logits, in order")
     constants += ["#: per-sample shape and dtype of the raw input (a batch is (N, *INPUT_SHAPE))",
-                  f"INPUT_SHAPE = {literal(prep.raw_shape)}", f"INPUT_DTYPE = {prep.raw_dtype!r}"]
+                  f"INPUT_SHAPE = {literal(prep.raw_shape)}", f"INPUT_DTYPE = {literal(prep.raw_dtype)}"]
     if prep.columns is not None:
         constants += ["#: the feature columns of a row, in order"]
         constants += layout(Items([literal(c) for c in prep.columns]), 0, "COLUMNS = ")
@@ -170,9 +170,13 @@ def model_source(network: nn.Module, prep: Preprocessing, title: str) -> str:
     else:
         input_text = f"x of shape (N, {shape_text})"
     input_text += f", dtype {prep.raw_dtype} (any numeric dtype is cast to float32)."
-    prep_text = (f"x is reshaped to (N, {', '.join(map(str, prep.input_shape))}) and standardised, "
-                 "(x - mean) / std, with the training split's statistics (buffers preprocess.mean and "
-                 "preprocess.std).")
+    steps = ["x is cast to float32"]
+    if prep.input_shape != prep.raw_shape:
+        steps.append(f"reshaped to (N, {', '.join(map(str, prep.input_shape))})")
+    if any(m != 0.0 for m in prep.mean) or any(s != 1.0 for s in prep.std):
+        steps.append("standardised, (x - mean) / std, with the training split's statistics (buffers "
+                     "preprocess.mean and preprocess.std)")
+    prep_text = (", ".join(steps[:-1]) + " and " + steps[-1] if len(steps) > 1 else steps[0]) + "."
     contract = [f"Input: {input_text}",
                 f"Output: model(x) gives logits of shape (N, {len(prep.labels)}); model.predict(x) gives "
                 "the labels (LABELS).", f"Inside: {prep_text}"]
@@ -290,8 +294,8 @@ def export_trial(store: str, name: str, out_dir: str | Path, trial: int | None =
     }
     metrics = ", ".join(f"{k} {t.metrics[k]:.4f}" for k in ("valid_acc", "test_acc")
                         if isinstance(t.metrics.get(k), (int, float)))
-    title = (f"A {trained.task.get('name', 'task')} classifier found by nasforge: study {name!r}, trial "
-             f"{t.number}, {t.architecture.space} space" + (f" ({metrics})." if metrics else "."))
+    title = (f"A classifier for task {trained.task.get('name', '?')!r} found by nasforge: study {name!r}, "
+             f"trial {t.number}, {t.architecture.space} space" + (f" ({metrics})." if metrics else "."))
     summary = export_model(trained.network, out_dir, trained.preprocessing, t.architecture, extra,
                            formats=chosen, title=title)
     summary["trial"] = t.number
