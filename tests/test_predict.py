@@ -244,3 +244,24 @@ def test_predict_to_stdout(exported: dict[str, Any], capsys: pytest.CaptureFixtu
     assert lines[0] == "prediction" and len(lines) == 6
     assert lines[1:] == [str(v) for v in info["study"].predict(info["x"][:5])]
     assert "predicted 5 samples" in captured.err and "accuracy" not in captured.err
+
+
+def test_a_study_stored_without_the_contract_gets_it_from_its_task(tmp_path: Path) -> None:
+    from nasforge.report.predict import load_trained
+
+    x, y = table(60, seed=3)
+    path = tmp_path / "old.csv"
+    write_csv(path, ["a", "b", "c", "d", "label"], x, y)
+    space = space_for("tabular")
+    ev = TrainEvaluator(str(path), space=space, epochs=1, batch_size=16, latency_repeats=0)
+    study = nf.Study.create(store=tmp_path / "s.db", name="old", space=space,
+                            strategy=nf.strategies.create("random"), evaluator=ev, seed=0)
+    study.optimize(n_trials=1, show_progress=False)
+    expected = load_trained(tmp_path / "s.db", "old").preprocessing
+    config = dict(study.config)
+    config["task"] = {k: v for k, v in config["task"].items() if k != "preprocessing"}  # as stored before
+    study.store.update_study_config(study.record.id, config)
+    assert load_trained(tmp_path / "s.db", "old").preprocessing == expected
+    write_csv(path, ["a", "b", "c", "d", "label"], x[:45], y[:45])  # the file changed since
+    with pytest.raises(ConfigError, match=r"stored without its input contract and its task .* has changed"):
+        load_trained(tmp_path / "s.db", "old")

@@ -73,8 +73,6 @@ def constructor(module: nn.Module, where: str = "module") -> Call:
             continue
         if name == "bias" and isinstance(getattr(module, "bias", None), (torch.Tensor, type(None))):
             value: Any = module.bias is not None
-        elif name == "elementwise_affine" and hasattr(module, name):
-            value = bool(module.elementwise_affine)
         elif hasattr(module, name):
             value = getattr(module, name)
         elif param.default is inspect.Parameter.empty:
