@@ -215,10 +215,13 @@ def test_bad_prediction_files_exit_2_and_change_nothing(exported: dict[str, Any]
         assert re.search(message, err), (message, err)
         assert not out.exists()
     for argv in (["predict", "numeric", "--data", str(root / "numeric.csv"), "--trial", "7"],
-                 ["predict", "nope", "--data", str(root / "numeric.csv")]):
+                 ["predict", "nope", "--data", str(root / "numeric.csv")],
+                 ["export", "numeric", "--out", str(root / "no-export"), "--format", "tflite"]):
         assert main([*argv, "--store", str(store)]) == 2
         assert capsys.readouterr().err.startswith("nasforge: error: ")
-    assert store_digest(store) == before
+    assert store_digest(store) == before and not (root / "no-export").exists()
+    assert main(["export", "numeric", "--out", str(root / "again"), "--store", str(store)]) == 0
+    assert store_digest(store) == before, "export only reads the store"
 
 
 def test_predict_api_checks_the_contract(exported: dict[str, Any]) -> None:
