@@ -144,3 +144,119 @@ def test_bad_files(tmp_path: Path) -> None:
 
 def test_api_alias() -> None:
     assert nf.data.load is load
+
+
+# ------------------------------------------------------------------ the input contract (preprocessing)
+def contract_sources(tmp_path: Path) -> dict[str, object]:
+    x, y = arrays(60, shape=(2, 3, 3))
+    np.savez(tmp_path / "imgs.npz", x=(x * 40 + 100).clip(0, 255).astype(np.uint8), y=y)
+    names = ["cat", "dog", "owl"]
+    rows = ["a,b,species"] + [f"{i * 0.5 + 10},{(i % 3) * 7.0},{names[i % 3]}" for i in range(45)]
+    (tmp_path / "table.csv").write_text("\n".join(rows) + "\n")
+    text = np.array(["b", "a", "c"])[np.arange(60) % 3]
+    return {"digits": "digits", "mnist1d": "mnist1d", "npz": tmp_path / "imgs.npz",
+            "csv": tmp_path / "table.csv", "arrays": (x[:, 0] * 5 - 2, text)}
+
+
+def test_preprocessing_reproduces_every_split_from_raw_data(tmp_path: Path) -> None:
+    import json
+
+    from nasforge.data import Preprocessing
+
+    raw_shapes = {"digits": (8, 8), "mnist1d": (40,), "npz": (2, 3, 3), "csv": (2,), "arrays": (3, 3)}
+    for case, source in contract_sources(tmp_path).items():
+        task = load(source)
+        prep = task.preprocessing
+        assert prep.raw_shape == raw_shapes[case] and prep.input_shape == task.input_shape, case
+        for split in ("train", "valid", "test"):
+            x, labels = task.raw_split(split)
+            assert x.shape[1:] == prep.raw_shape
+            assert np.array_equal(prep.apply(x), getattr(task, f"x_{split}")), (case, split)  # bit for bit
+            assert np.array_equal(prep.encode(labels), getattr(task, f"y_{split}"))
+        stored = json.loads(json.dumps(task.describe()))["preprocessing"]
+        assert Preprocessing.from_dict(stored) == prep
+    assert load(tmp_path / "imgs.npz").raw_split("test")[0].dtype == np.uint8
+    assert load("mnist1d").input_shape == (1, 40) and load("digits").input_shape == (1, 8, 8)
+    csv = load(tmp_path / "table.csv")
+    assert csv.labels == ["cat", "dog", "owl"] and csv.preprocessing.columns == ("a", "b")
+    assert csv.preprocessing.target == "species" and csv.raw_split("test")[1][0] in ("cat", "dog", "owl")
+    # statistics come from the training split only, per feature of a table
+    x_train = csv.raw_split("train")[0]
+    assert np.allclose(csv.preprocessing.mean, x_train.mean(axis=0), rtol=1e-6)
+
+
+def test_text_labels_in_arrays_keep_their_names() -> None:
+    x, _ = arrays(60)
+    text = np.array(["owl", "cat", "dog"])[np.arange(60) % 3]
+    task = load((x, text))
+    assert task.labels == ["cat", "dog", "owl"] and task.num_classes == 3
+    assert sorted(set(task.raw_split("valid")[1].tolist())) == ["cat", "dog", "owl"]
+    with pytest.raises(DataError, match="test labels hold 'emu'"):
+        load({"x": x, "y": text, "x_test": x[:3], "y_test": np.array(["emu", "cat", "dog"])})
+    named = load((x, np.arange(60) % 3), labels=["no", "maybe", "yes"])
+    assert named.labels == ["no", "maybe", "yes"]
+
+
+def test_preprocessing_checks_raw_inputs_and_labels() -> None:
+    from nasforge.data import Preprocessing
+
+    prep = Preprocessing((4,), "float64", (4,), (1.0,) * 4, (2.0,) * 4, (0, 1, 2))
+    assert np.array_equal(prep.apply(np.full((1, 4), 3.0)), np.ones((1, 4), np.float32))
+    with pytest.raises(DataError, match="3 features per sample, the model expects 4"):
+        prep.apply(np.zeros((2, 3)))
+    with pytest.raises(DataError, match="must be numeric"):
+        prep.apply(np.array([["a"] * 4]))
+    with pytest.raises(DataError, match=r"NaN/inf values \(first in sample 1\)"):
+        prep.apply(np.array([[0.0] * 4, [np.inf] * 4]))
+    assert prep.encode(["2", 1.0, np.int64(0)]).tolist() == [2, 1, 0]
+    with pytest.raises(DataError, match=r"'cat' .*not one of the task's integer labels"):
+        prep.encode(["cat"])
+    with pytest.raises(DataError, match=r"1\.5"):
+        prep.encode([1.5])
+    text = Preprocessing((2, 2), "uint8", (1, 2, 2), (0.0,), (1.0,), ("cat", "dog"))
+    with pytest.raises(DataError, match=r"per-sample shape \(4,\), the model expects \(2, 2\)"):
+        text.apply(np.zeros((3, 4)))
+    with pytest.raises(DataError, match=r"holds 3 .*text labels"):
+        text.encode([3])
+    with pytest.raises(DataError, match="lacks"):
+        Preprocessing.from_dict({"raw_shape": [2]})
+    with pytest.raises(DataError, match="differ in size"):
+        Preprocessing((3,), "float32", (1, 2), (0.0,), (1.0,), (0, 1))
+    with pytest.raises(DataError, match="numeric dtype"):
+        Preprocessing((2,), "str", (2,), (0.0, 0.0), (1.0, 1.0), (0, 1))
+
+
+def test_mnist1d_arrays_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nasforge.data import builtin, cache
+
+    calls: list[int] = []
+
+    def fake(seed: int) -> dict[str, np.ndarray]:
+        calls.append(seed)
+        rng = np.random.default_rng(seed)
+        return {"x": rng.normal(size=(50, 40)), "y": np.arange(50) % 10, "x_test": rng.normal(size=(20, 40)),
+                "y_test": np.arange(20) % 10}
+
+    monkeypatch.setattr(builtin, "_generate_mnist1d", fake)
+    monkeypatch.setattr(builtin, "_CACHE", {})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("NASFORGE_CACHE_DIR", raising=False)
+    first = builtin._mnist1d_arrays(7)
+    files = list((tmp_path / "xdg" / "nasforge").iterdir())
+    assert calls == [7] and len(files) == 1 and "seed7" in files[0].name and "mnist1d-" in files[0].name
+    assert not [f for f in files if f.suffix == ".tmp"]
+    monkeypatch.setattr(builtin, "_CACHE", {})  # a new process: reads the file, does not generate
+    again = builtin._mnist1d_arrays(7)
+    assert calls == [7] and all(np.array_equal(first[k], again[k]) for k in first)
+    with np.load(files[0], allow_pickle=False) as data:
+        assert sorted(data.files) == ["x", "x_test", "y", "y_test"]
+    files[0].write_bytes(b"not a zip")  # a broken file is regenerated and rewritten
+    monkeypatch.setattr(builtin, "_CACHE", {})
+    builtin._mnist1d_arrays(7)
+    assert calls == [7, 7] and np.load(files[0])["x"].shape == (50, 40)
+    blocked = tmp_path / "file"
+    blocked.write_text("")  # a cache "directory" that is a file: unwritable, so generate every time
+    monkeypatch.setenv("NASFORGE_CACHE_DIR", str(blocked / "sub"))
+    monkeypatch.setattr(builtin, "_CACHE", {})
+    assert cache.cache_dir() == blocked / "sub"
+    assert builtin._mnist1d_arrays(8)["x"].shape == (50, 40) and calls == [7, 7, 8]

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         model.load_state_dict(torch.load(metrics["checkpoint"], map_location="cpu", weights_only=True))
         extra = {"space_config": space.to_config(), "task": task.describe(), "metrics": {
             k: v for k, v in metrics.items() if isinstance(v, (int, float))}}
-        export_model(model, args.out, task.input_shape, arch, extra)
+        export_model(model, args.out, task.preprocessing, arch, extra)
     if args.json:
         print(json.dumps({"architecture": arch.to_dict(), "task": task.name, **metrics}, sort_keys=True))
     else:

@@ -2,7 +2,9 @@
 
 ``load("mnist1d")``, ``load("digits")``, ``load("data.npz")``, ``load("table.csv", target="label")``,
 ``load((x, y))`` or ``load({"x": ..., "y": ..., "x_test": ..., "y_test": ...})``. Bad data raises
-:class:`nasforge.errors.DataError` saying what to fix. No torch is imported here.
+:class:`nasforge.errors.DataError` saying what to fix. Every task records its input contract
+(:class:`Preprocessing`: raw shape and dtype, reshape, training-split statistics, label names) and
+keeps its raw splits (:meth:`Task.raw_split`). No torch is imported here.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nasforge.data.preprocess import Preprocessing
 from nasforge.data.task import Task
 from nasforge.errors import DataError
 from nasforge.registry import Registry
@@ -67,4 +70,4 @@ def load(source: Any, /, **options: Any) -> Task:
     )
 
 
-__all__ = ["TASKS", "Task", "list_tasks", "load"]
+__all__ = ["TASKS", "Preprocessing", "Task", "list_tasks", "load"]

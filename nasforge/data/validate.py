@@ -13,7 +13,8 @@ MIN_PER_CLASS = 2
 
 
 def as_inputs(x: Any, split: str) -> np.ndarray:
-    """``x`` as a float32 array of shape ``(N, F)``, ``(N, C, L)`` or ``(N, C, H, W)``."""
+    """``x`` as a numeric array of shape ``(N, F)``, ``(N, C, L)`` or ``(N, C, H, W)`` with finite
+    values, in its own dtype (the raw input; :class:`~nasforge.data.preprocess.Preprocessing` casts)."""
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
@@ -31,8 +32,7 @@ def as_inputs(x: Any, split: str) -> np.ndarray:
         raise DataError(f"{split} set is empty: got inputs of shape {arr.shape}; provide samples")
     if any(d == 0 for d in arr.shape[1:]):
         raise DataError(f"{split} inputs have an empty dimension: shape {arr.shape}")
-    arr = arr.astype(np.float32)
-    bad = ~np.isfinite(arr)
+    bad = ~np.isfinite(arr.astype(np.float32))
     if bad.any():
         rows = np.flatnonzero(bad.reshape(len(arr), -1).any(axis=1))
         raise DataError(
@@ -91,17 +91,3 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, split: str) -> None:
         raise DataError(
             f"{split} inputs have per-sample shape {b.shape[1:]}, but training inputs have {a.shape[1:]}"
         )
-
-
-def standardise(
-    train: np.ndarray, *others: np.ndarray
-) -> tuple[np.ndarray, ...]:
-    """Standardise every array with the training set's statistics.
-
-    Per feature for tabular ``(N, F)`` data, per channel for signals and images.
-    """
-    axes = (0,) if train.ndim == 2 else (0, *range(2, train.ndim))
-    mean = train.mean(axis=axes, keepdims=True, dtype=np.float64)
-    std = train.std(axis=axes, keepdims=True, dtype=np.float64)
-    std = np.where(std < 1e-8, 1.0, std)
-    return tuple(((a - mean) / std).astype(np.float32) for a in (train, *others))

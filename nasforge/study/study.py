@@ -317,6 +317,14 @@ class Study:
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, store={str(self.store.path)!r})"
 
+    def predict(self, x: Any, trial: int | None = None) -> list[Any]:
+        """Labels (the task's own: strings where its CSV had strings) of raw samples ``x``
+        (``(N, *raw shape)``, as given to the task) from the best trained trial, or trial ``trial``.
+        See :mod:`nasforge.report.predict`."""
+        from nasforge.report.predict import trained_from_study
+
+        return trained_from_study(self, trial).predict(x)
+
 
 def _check_compatible(space: SearchSpace, evaluator: Evaluator) -> None:
     """Fail early when the evaluator's task cannot be modelled by the space (or vice versa)."""
