@@ -207,3 +207,45 @@ def architecture(study: StudyData, trial: Any = None) -> Any:
     if trial is None:
         _require_complete(study, "architecture")
     return draw(study.space, trial.architecture, title=f"{study.name}: trial #{trial.number}")
+
+
+#: ``nasforge plot --kind``: kind -> "module:function" of (studies, axis) -> figure
+PLOT_KINDS: dict[str, str] = {
+    "incumbent": "nasforge.report.figures:_plot_incumbent",
+    "scatter": "nasforge.report.figures:_plot_scatter",
+    "curves": "nasforge.report.figures:_plot_curves",
+    "arch": "nasforge.report.figures:_plot_arch",
+    "rungs": "nasforge.report.multifidelity:plot_rungs",
+}
+
+
+def plot(kind: str, studies: Sequence[StudyData], axis: str = "trials") -> Any:
+    """The figure ``kind`` (see :data:`PLOT_KINDS`) of ``studies`` (several only for ``incumbent``)."""
+    import importlib
+
+    from nasforge.checks import check_choice
+
+    check_choice("--kind", kind, list(PLOT_KINDS))
+    check_choice("--axis", axis, ["trials", "time"])
+    if kind != "incumbent" and len(studies) != 1:
+        raise NothingToPlot(
+            f"--kind {kind} draws one study, got {len(studies)}; only incumbent overlays several"
+        )
+    module, _, attr = PLOT_KINDS[kind].partition(":")
+    return getattr(importlib.import_module(module), attr)(studies, axis)
+
+
+def _plot_incumbent(studies: Sequence[StudyData], axis: str) -> Any:
+    return incumbent(studies, axis)
+
+
+def _plot_scatter(studies: Sequence[StudyData], axis: str) -> Any:
+    return scatter(studies[0])
+
+
+def _plot_curves(studies: Sequence[StudyData], axis: str) -> Any:
+    return curves(studies[0])
+
+
+def _plot_arch(studies: Sequence[StudyData], axis: str) -> Any:
+    return architecture(studies[0])

@@ -94,3 +94,8 @@ def RUNGS(study: StudyData, ctx: Context) -> str | None:
     return ctx.figure(lambda: rungs(study), "rungs", "budget each trial reached and its last value") + (
         data_table(headers, table) if table else ""
     )
+
+
+def plot_rungs(studies: Any, axis: str) -> Any:
+    """``nasforge plot --kind rungs``."""
+    return rungs(studies[0])
