@@ -8,76 +8,18 @@ inline, and nothing is loaded from anywhere (``default-src 'none'``).
 from __future__ import annotations
 
 import html
+import json
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from nasforge.report.assets import CSS, PAGED_JS, SORT_JS
+
 #: forbids every fetch; inline style/script and data: images only. The dashboard adds connect-src.
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
-
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1b1b;
-background:#fafafa}
-header{background:#20364f;color:#fff;padding:14px 24px}header h1{margin:0;font-size:20px}
-header p{margin:4px 0 0;opacity:.85;font-size:12px}header a{color:#cfe3ff}
-nav.toc{font-size:12px;margin-top:6px}nav.toc a{margin-right:10px}
-main{padding:8px 24px 40px;max-width:1400px}
-section.section{background:#fff;border:1px solid #e3e3e3;border-radius:6px;margin:14px 0;
-padding:6px 16px 14px}
-section.section h2{font-size:16px;margin:10px 0 8px}h2.study{font-size:18px;margin:26px 0 0}
-figure.plot{display:inline-block;margin:6px 12px 6px 0;vertical-align:top;max-width:100%}
-figure.plot svg{max-width:100%;height:auto}figure.plot figcaption{font-size:12px;color:#555}
-p.note{color:#555;font-style:italic}p.notice{background:#fff4ce;border:1px solid #e9d27a;padding:8px 12px}
-table{border-collapse:collapse;font-size:12px}
-td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}
-th{background:#f2f4f7;position:sticky;top:0}td.text,th.text{text-align:left}
-table.kv td:first-child{text-align:left;color:#555;white-space:nowrap}table.kv td{text-align:left}
-table.sortable th{cursor:pointer;user-select:none}table.sortable th:hover{background:#e3e8f0}
-th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
-div.scroll{max-height:560px;overflow:auto;border:1px solid #eee}
-tr.best td{background:#fff1f0}code,pre{font:12px ui-monospace,Menlo,Consolas,monospace}
-pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:300px}
-.state-FAILED{color:#b00020}.state-PRUNED{color:#8a6d00}.state-RUNNING{color:#1565c0}
-"""
-
-#: click a header of a ``table.sortable`` to sort by it (numbers numerically, missing values last)
-SORT_JS = """
-(function(){
-  function key(cell, numeric){
-    var v = cell.getAttribute('data-v');
-    if (v === null || v === '') return null;
-    return numeric ? parseFloat(v) : v.toLowerCase();
-  }
-  function sortBy(table, col, th){
-    var asc = th.getAttribute('aria-sort') !== 'ascending';
-    var heads = table.tHead.rows[0].cells;
-    for (var h = 0; h < heads.length; h++) heads[h].removeAttribute('aria-sort');
-    th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
-    var numeric = th.getAttribute('data-type') === 'num';
-    var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows);
-    var keyed = rows.map(function(r, i){ return [key(r.cells[col], numeric), i, r]; });
-    keyed.sort(function(a, b){
-      if (a[0] === null || b[0] === null) return (a[0] === null) - (b[0] === null) || a[1] - b[1];
-      if (a[0] < b[0]) return asc ? -1 : 1;
-      if (a[0] > b[0]) return asc ? 1 : -1;
-      return a[1] - b[1];
-    });
-    var frag = document.createDocumentFragment();
-    keyed.forEach(function(k){ frag.appendChild(k[2]); });
-    body.appendChild(frag);
-  }
-  var tables = document.querySelectorAll('table.sortable');
-  Array.prototype.forEach.call(tables, function(table){
-    var heads = table.tHead.rows[0].cells;
-    Array.prototype.forEach.call(heads, function(th, col){
-      th.addEventListener('click', function(){ sortBy(table, col, th); });
-      th.addEventListener('keydown', function(e){ if (e.key === 'Enter') sortBy(table, col, th); });
-    });
-  });
-})();
-"""
+#: rows of a paged table in the DOM at a time
+PAGE_ROWS = 100
 
 
 def esc(value: Any) -> str:
@@ -141,7 +83,8 @@ def data_table(
     sortable: bool = False,
     row_class: Callable[[int], str] | None = None,
 ) -> str:
-    """A table; ``headers`` are ``(title, "num"|"text")``; each cell is ``(sort value, html)``."""
+    """A table; ``headers`` are ``(title, "num"|"text")``; each cell is ``(sort value, html)`` (the
+    sort value matters for numbers only: text sorts by what it shows)."""
     cls = ' class="sortable"' if sortable else ""
     head = "".join(
         f'<th scope="col" data-type="{kind}" class="{kind}"{" tabindex=0" if sortable else ""}>{esc(t)}</th>'
@@ -151,12 +94,63 @@ def data_table(
     lines = []
     for i, row in enumerate(rows):
         rc = row_class(i) if row_class else ""
-        cells = "".join(
-            f'<td class="{kind}" data-v="{esc("" if v is None else v)}">{h}</td>'
-            for (v, h), kind in zip(row, kinds, strict=True)
-        )
+        cells = "".join(_cell(v, h, kind) for (v, h), kind in zip(row, kinds, strict=True))
         lines.append(f"<tr{f' class={chr(34)}{rc}{chr(34)}' if rc else ''}>{cells}</tr>")
     return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+
+
+def paged_table(
+    headers: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence[tuple[Any, str]]],
+    states: Sequence[str],
+    best: int | None = None,
+    page_rows: int = PAGE_ROWS,
+) -> str:
+    """A sortable table whose rows live in JSON and are drawn a page at a time (``PAGED_JS``).
+
+    ``rows`` are ``(sort value, shown text)`` cells (plain text, not HTML); ``states`` give each
+    row's ``data-state``; ``best`` is the index of the row to highlight.
+    """
+    kinds = [kind for _, kind in headers]
+    keys = [[_key(row[c][0]) for row in rows] if kind == "num" else None for c, kind in enumerate(kinds)]
+    spec = {
+        "page": int(page_rows),
+        "rows": [[str(shown) for _, shown in row] for row in rows],
+        "keys": keys,
+        "states": list(states),
+        "best": -1 if best is None else int(best),
+    }
+    blob = json.dumps(spec, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
+    head = "".join(
+        f'<th scope="col" data-type="{kind}" class="{kind}" tabindex="0">{esc(t)}</th>' for t, kind in headers
+    )
+    pager = (
+        '<div class="pager"><button type="button" class="prev">previous</button>'
+        '<button type="button" class="next">next</button>'
+        '<button type="button" class="all">all rows / pages</button><span class="pos"></span></div>'
+    )
+    return (
+        f'<div class="paged" data-rows="{len(rows)}">{pager}<div class="scroll">'
+        f'<table class="sortable paged"><thead><tr>{head}</tr></thead><tbody></tbody></table></div>'
+        f'<script type="application/json" class="rows">{blob}</script></div>'
+    )
+
+
+def _key(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return value if isinstance(value, int) else float(f"{value:.6g}")
+
+
+def _cell(value: Any, shown: str, kind: str) -> str:
+    """One ``<td>``: numbers carry their sort key in ``data-v`` (6 significant digits; empty when
+    missing, sorted last); text cells sort by their text."""
+    if kind != "num":
+        return f'<td class="text">{shown}</td>'
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return f'<td data-v="">{shown}</td>'
+    key = str(value) if isinstance(value, int) else f"{value:.6g}"
+    return f'<td data-v="{key}">{shown}</td>'
 
 
 def page(
@@ -174,5 +168,5 @@ def page(
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
         f"<header><h1>{esc(title)}</h1><p>{subtitle} · made {made} by nasforge {esc(__version__)}</p>"
         f'<nav class="toc">{links}</nav></header><main>{body}</main>'
-        f"<script>{SORT_JS}{script}</script></body></html>"
+        f"<script>{SORT_JS}{PAGED_JS}{script}</script></body></html>"
     )

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from nasforge.report.data import StudyData, label, metric_value
-from nasforge.report.html import data_table, esc, fmt, note
+from nasforge.report.html import PAGE_ROWS, fmt, note, paged_table
 from nasforge.report.sections import Context, section
 from nasforge.trial import Trial
 
@@ -50,9 +50,8 @@ def _note(trial: Trial) -> str:
 
 def _cell(value: Any, kind: str) -> tuple[Any, str]:
     if kind == "num":
-        shown = fmt(value, 4 if isinstance(value, float) and abs(value) < 10 else 1)
-        return value, esc(shown)
-    return value, esc(value)
+        return value, fmt(value, 4 if isinstance(value, float) and abs(value) < 10 else 1)
+    return value, str(value)
 
 
 @section("trials", title="All trials", order=80)
@@ -60,20 +59,12 @@ def TRIALS(study: StudyData, ctx: Context) -> str:
     if not study.trials:
         return note("No trials yet.")
     cols = columns(study)
-    best = study.best.number if study.best is not None else None
     trials = study.trials
-    rows = []
-    for t in trials:
-        row = [_cell(get(t), kind) for _, kind, get in cols]
-        row[1] = (t.state.value, f'<span class="state-{t.state.value}">{esc(t.state.value)}</span>')
-        rows.append(row)
-    table = data_table(
-        [(h, k) for h, k, _ in cols],
-        rows,
-        sortable=True,
-        row_class=lambda i: "best" if trials[i].number == best else "",
-    )
+    rows = [[_cell(get(t), kind) for _, kind, get in cols] for t in trials]
+    number = study.best.number if study.best is not None else None
+    best = next((i for i, t in enumerate(trials) if t.number == number), None)
+    table = paged_table([(h, k) for h, k, _ in cols], rows, [t.state.value for t in trials], best)
     return (
-        f"<p>{len(trials)} trials; click a column header to sort. The best trial's row is "
-        f'highlighted.</p><div class="scroll">{table}</div>'
+        f"<p>{len(trials)} trials, {PAGE_ROWS} rows a page; click a column header to sort them all. "
+        f"The best trial's row is highlighted.</p>{table}"
     )
