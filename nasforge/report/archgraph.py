@@ -159,7 +159,7 @@ def _nasnet_cell(blocks: list[dict[str, Any]]) -> nx.DiGraph:
             _node(g, f"b{b}op{k}", str(op))
             _edge(g, src, f"b{b}op{k}")
             _edge(g, f"b{b}op{k}", f"b{b}")
-    _node(g, "out", "concat -> c[k]", "output")
+    _node(g, "out", "concat → c[k]", "output")
     for b in range(len(blocks)):
         if b not in used:
             _edge(g, f"b{b}", "out")

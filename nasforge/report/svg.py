@@ -1,8 +1,8 @@
 """Matplotlib figures as inline SVG (for HTML) or files (PNG / SVG / PDF), on the Agg backend.
 
 Inline SVG keeps text as text (``svg.fonttype = none``: smaller, selectable), strips the XML prologue
-and metadata (no external references), and salts element ids per figure so several figures on one
-page never share an id. Dense artists (thousands of markers or lines) are rasterised by the figure
+and metadata (no external references), and prefixes every element id (and reference to one) with the
+figure's key, so several figures on one page never share an id. Dense artists (thousands of markers or lines) are rasterised by the figure
 functions themselves so a 1,000-trial page stays light.
 """
 
@@ -19,6 +19,7 @@ from nasforge.errors import ConfigError
 FORMATS = ("png", "svg", "pdf")
 _PROLOGUE = re.compile(r"^.*?(?=<svg\b)", re.S)
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
+_ID = re.compile(r'(\bid="|url\(#|href="#)([^"()]+)')
 
 
 def pyplot() -> Any:
@@ -53,6 +54,7 @@ def to_svg(fig: Any, key: str, title: str = "") -> str:
     plt.close(fig)
     text = _METADATA.sub("", _PROLOGUE.sub("", buf.getvalue(), count=1), count=1)
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in key)
+    text = _ID.sub(lambda m: f"{m.group(1)}{safe}-{m.group(2)}", text)  # ids unique on the page
     attrs = f'class="fig" data-figure="{safe}" role="img" aria-label="{_attr(title or key)}"'
     return text.replace("<svg ", f"<svg {attrs} ", 1)
 
