@@ -15,8 +15,15 @@ from nasforge.study import Study
 from nasforge.trial import Trial, TrialState
 
 
-def trial(number: int, valid: float | None, *, state: TrialState = TrialState.COMPLETE, seq: int | None = None,
-          start: float = 0.0, **metrics: Any) -> Trial:
+def trial(
+    number: int,
+    valid: float | None,
+    *,
+    state: TrialState = TrialState.COMPLETE,
+    seq: int | None = None,
+    start: float = 0.0,
+    **metrics: Any,
+) -> Trial:
     """A finished trial of the toy space with ``valid_acc = valid`` (plus ``metrics``)."""
     m = dict(metrics)
     if valid is not None:
@@ -39,9 +46,16 @@ def synthetic(n: int = 12, *, seed: int = 0, name: str = "syn", epochs: int = 3,
     trials = []
     for i in range(n):
         valid = float(rng.uniform(0.5, 0.9))
-        t = trial(i, valid, start=float(i), test_acc=valid - 0.02, params=int(rng.integers(1_000, 100_000)),
-                  flops=int(rng.integers(10_000, 10**7)), latency_ms=float(rng.uniform(0.1, 3.0)),
-                  train_seconds=1.5)
+        t = trial(
+            i,
+            valid,
+            start=float(i),
+            test_acc=valid - 0.02,
+            params=int(rng.integers(1_000, 100_000)),
+            flops=int(rng.integers(10_000, 10**7)),
+            latency_ms=float(rng.uniform(0.1, 3.0)),
+            train_seconds=1.5,
+        )
         t.intermediate = [(float(e), {"valid_acc": valid * e / epochs}) for e in range(1, epochs + 1)]
         trials.append(t)
     failed = trial(n, None, state=TrialState.FAILED, start=float(n))
@@ -49,8 +63,15 @@ def synthetic(n: int = 12, *, seed: int = 0, name: str = "syn", epochs: int = 3,
     pruned = trial(n + 1, None, state=TrialState.PRUNED, start=float(n + 1))
     pruned.intermediate = [(1.0, {"valid_acc": 0.3})]
     trials += [failed, pruned]
-    cfg = {"space": {"name": "toy"}, "strategy": {"name": "random"}, "objective": "valid_acc",
-           "direction": "maximize", "seed": seed, "task": {"name": "toy-task"}, **config}
+    cfg = {
+        "space": {"name": "toy"},
+        "strategy": {"name": "random"},
+        "objective": "valid_acc",
+        "direction": "maximize",
+        "seed": seed,
+        "task": {"name": "toy-task"},
+        **config,
+    }
     return StudyData(name=name, config=cfg, trials=trials, created=999.0, space=None)
 
 
@@ -58,8 +79,14 @@ def toy_store(path: Path, name: str = "toy", n_trials: int = 8, **evaluator: Any
     """A store holding a finished toy study (random search)."""
     from fakes import ToyEvaluator, ToySpace
 
-    study = Study.create(store=path, name=name, space=ToySpace(), strategy=nf.strategies.create("random"),
-                         evaluator=ToyEvaluator(**evaluator), seed=1)
+    study = Study.create(
+        store=path,
+        name=name,
+        space=ToySpace(),
+        strategy=nf.strategies.create("random"),
+        evaluator=ToyEvaluator(**evaluator),
+        seed=1,
+    )
     study.optimize(n_trials=n_trials, show_progress=False)
     study.store.close()
     return path
@@ -69,9 +96,14 @@ def nbg_store(path: Path, name: str = "nbg", n_trials: int = 40, seed: int = 0) 
     """A store holding a NAS-Bench-Graph study (tabular lookups: instant)."""
     from nasforge.estimate.tabular import TabularEvaluator
 
-    study = Study.create(store=path, name=name, space=nf.spaces.create("nasbench-graph", dataset="cora"),
-                         strategy=nf.strategies.create("random"), evaluator=TabularEvaluator(dataset="cora"),
-                         seed=seed)
+    study = Study.create(
+        store=path,
+        name=name,
+        space=nf.spaces.create("nasbench-graph", dataset="cora"),
+        strategy=nf.strategies.create("random"),
+        evaluator=TabularEvaluator(dataset="cora"),
+        seed=seed,
+    )
     study.optimize(n_trials=n_trials, show_progress=False)
     study.store.close()
     return path
@@ -81,7 +113,13 @@ def empty_store(path: Path, name: str = "empty") -> Path:
     """A store holding a study with no trial at all."""
     from fakes import ToyEvaluator, ToySpace
 
-    study = Study.create(store=path, name=name, space=ToySpace(), strategy=nf.strategies.create("random"),
-                         evaluator=ToyEvaluator(), seed=0)
+    study = Study.create(
+        store=path,
+        name=name,
+        space=ToySpace(),
+        strategy=nf.strategies.create("random"),
+        evaluator=ToyEvaluator(),
+        seed=0,
+    )
     study.store.close()
     return path

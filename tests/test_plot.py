@@ -59,7 +59,7 @@ def test_every_space_is_drawn_with_every_op_named(name: str) -> None:
 
 def test_chain_is_a_layer_stack_with_every_hyperparameter() -> None:
     space, arch = _space_and_arch("chain", 1)
-    (_, g), = panels(space, arch)
+    ((_, g),) = panels(space, arch)
     layers = arch.genes["layers"]
     assert g.number_of_nodes() == len(layers) + 2 and g.number_of_edges() == len(layers) + 1
     for k, layer in enumerate(layers, start=1):
@@ -71,7 +71,7 @@ def test_edge_cell_draws_its_ops_on_edges_and_dead_edges_as_unused() -> None:
     space = create("edge-cell")
     # edges (0,1) (0,2) (1,2) (0,3) (1,3) (2,3): node 2 feeds nothing live -> its in-edges are dead
     arch = space.from_flat([3, 2, 4, 0, 1, 0])
-    (_, g), = panels(space, arch)
+    ((_, g),) = panels(space, arch)
     ops = arch.genes["edges"]
     assert g.number_of_edges() == sum(op != "none" for op in ops)
     live = space.live_edges(arch)
@@ -96,14 +96,14 @@ def test_nasnet_draws_both_cells_block_by_block() -> None:
 
 def test_multibranch_draws_skips_dashed() -> None:
     space, arch = _space_and_arch("multibranch", 3)
-    (_, g), = panels(space, arch)
+    ((_, g),) = panels(space, arch)
     skips = sum(len(layer["skips"]) for layer in arch.genes["layers"])
     assert sum(1 for *_, s in g.edges(data="style") if s == "dashed") == skips
 
 
 def test_nasbench_graph_links_match_its_graph_view() -> None:
     space, arch = _space_and_arch("nasbench-graph")
-    (_, g), = panels(space, arch)
+    ((_, g),) = panels(space, arch)
     view = space.to_graph(arch)
     assert sorted(g.edges) == sorted(zip(*np.nonzero(view.adjacency), strict=True))
 
@@ -113,7 +113,7 @@ def test_inline_svg_ids_are_prefixed_and_the_prologue_is_gone() -> None:
     b = to_svg(figures.incumbent([synthetic()]), "two")
     ids_a, ids_b = set(re.findall(r'\bid="([^"]+)"', a)), set(re.findall(r'\bid="([^"]+)"', b))
     assert ids_a and not ids_a & ids_b and all(i.startswith("one-") for i in ids_a)
-    refs = set(re.findall(r'url\(#([^)]+)\)', a)) | set(re.findall(r'href="#([^"]+)"', a))
+    refs = set(re.findall(r"url\(#([^)]+)\)", a)) | set(re.findall(r'href="#([^"]+)"', a))
     assert refs <= ids_a  # every reference still points at an element of its own figure
     assert a.startswith("<svg ") and "<?xml" not in a and "<metadata>" not in a
 
@@ -122,12 +122,17 @@ def test_inline_svg_ids_are_prefixed_and_the_prologue_is_gone() -> None:
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("plots")
-    return {"nbg": nbg_store(root / "n.db", n_trials=15), "empty": empty_store(root / "e.db"),
-            "toy": toy_store(root / "t.db")}
+    return {
+        "nbg": nbg_store(root / "n.db", n_trials=15),
+        "empty": empty_store(root / "e.db"),
+        "toy": toy_store(root / "t.db"),
+    }
 
 
-@pytest.mark.parametrize("kind,suffix", [("incumbent", "png"), ("scatter", "svg"), ("curves", "pdf"),
-                                         ("arch", "svg"), ("rungs", "png")])
+@pytest.mark.parametrize(
+    "kind,suffix",
+    [("incumbent", "png"), ("scatter", "svg"), ("curves", "pdf"), ("arch", "svg"), ("rungs", "png")],
+)
 def test_plot_writes_each_kind(kind: str, suffix: str, stores: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / f"fig.{suffix}"
     assert main(["plot", "nbg", "--kind", kind, "--store", str(stores["nbg"]), "--out", str(out)]) == 0
@@ -141,14 +146,17 @@ def test_plot_writes_each_kind(kind: str, suffix: str, stores: dict[str, Path], 
 def test_plot_overlays_incumbents_of_several_studies(stores: dict[str, Path], tmp_path: Path) -> None:
     nbg_store(stores["nbg"], name="nbg2", n_trials=10, seed=4)
     out = tmp_path / "both.svg"
-    assert main(["plot", "nbg", "nbg2", "--axis", "time", "--store", str(stores["nbg"]), "--out", str(out)]) == 0
+    assert (
+        main(["plot", "nbg", "nbg2", "--axis", "time", "--store", str(stores["nbg"]), "--out", str(out)]) == 0
+    )
     text = out.read_text()
     assert "nbg2" in text and "wall time" in text
 
 
 @pytest.mark.parametrize("case", ["kind", "axis", "suffix", "empty", "unknown", "folder", "several"])
-def test_plot_bad_input_is_one_line_and_exit_2(case: str, stores: dict[str, Path], tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_plot_bad_input_is_one_line_and_exit_2(
+    case: str, stores: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = str(tmp_path / "f.png")
     args, expected = {
         "kind": (["nbg", "--kind", "pie", "--out", out], "--kind must be one of"),

@@ -32,7 +32,11 @@ def test_objectives_in_every_stored_form() -> None:
     assert parse_objectives({"objective": "valid_loss", "direction": "minimize"}) == [("valid_loss", "min")]
     assert parse_objectives({}) == [("valid_acc", "max")]
     forms = [["valid_acc", "max"], {"metric": "params", "direction": "minimize"}, "latency_ms:min"]
-    assert parse_objectives({"objectives": forms}) == [("valid_acc", "max"), ("params", "min"), ("latency_ms", "min")]
+    assert parse_objectives({"objectives": forms}) == [
+        ("valid_acc", "max"),
+        ("params", "min"),
+        ("latency_ms", "min"),
+    ]
 
 
 def test_macs_reads_the_older_flops_name() -> None:
@@ -58,8 +62,11 @@ def test_incumbent_follows_completion_order_and_direction() -> None:
     assert x.tolist() == [1, 2, 3] and y.tolist() == [0.7, 0.7, 0.9]
     xt, _ = s.incumbent("time")
     assert xt.tolist() == [1.0, 2.0, 3.0]  # seconds from the first start (1000.0) to each completion
-    low = [trial(0, None, seq=0, valid_loss=0.5), trial(1, None, seq=1, valid_loss=0.2),
-           trial(2, None, seq=2, valid_loss=0.4)]
+    low = [
+        trial(0, None, seq=0, valid_loss=0.5),
+        trial(1, None, seq=1, valid_loss=0.2),
+        trial(2, None, seq=2, valid_loss=0.4),
+    ]
     for t in low:
         t.value = -t.metrics["valid_loss"]
     s = StudyData("s", {"objective": "valid_loss", "direction": "minimize"}, low)
@@ -87,8 +94,16 @@ def test_failures_grouped_by_reason() -> None:
 # -- sections -------------------------------------------------------------------------------------
 def test_a_single_study_page_has_every_section_it_has_data_for(plain_page: str) -> None:
     html = plain_page
-    assert sections_of(html) == ["summary", "incumbent", "scatter", "curves", "rungs", "architecture",
-                                 "failures", "trials"]
+    assert sections_of(html) == [
+        "summary",
+        "incumbent",
+        "scatter",
+        "curves",
+        "rungs",
+        "architecture",
+        "failures",
+        "trials",
+    ]
     assert html.count('<figure class="plot"') == 6  # 2 incumbents, scatter, curves, rungs, architecture
     assert "non_finite" in html and "loss became nan" in html  # the failure, with its last error line
     assert "MACs" in html  # flops read as MACs
@@ -101,14 +116,19 @@ def test_multi_objective_study_shows_the_pareto_front(plain_page: str) -> None:
     front = {t.number for t in s.pareto}
     for t in s.complete:  # every trial off the front is dominated by one on it
         if t.number not in front:
-            assert any(f.metrics["valid_acc"] >= t.metrics["valid_acc"] and f.metrics["params"] <= t.metrics["params"]
-                       for f in s.pareto)
+            assert any(
+                f.metrics["valid_acc"] >= t.metrics["valid_acc"]
+                and f.metrics["params"] <= t.metrics["params"]
+                for f in s.pareto
+            )
     assert "pareto" not in sections_of(plain_page) and "Pareto-optimal" not in plain_page
 
 
 def test_oneshot_phase_renders_when_recorded(plain_page: str) -> None:
-    history = [{"epoch": e, "alphas": {"edge 0->1": {"conv_3x3": 0.2 + 0.1 * e, "skip_connect": 0.8 - 0.1 * e}}}
-               for e in range(4)]
+    history = [
+        {"epoch": e, "alphas": {"edge 0->1": {"conv_3x3": 0.2 + 0.1 * e, "skip_connect": 0.8 - 0.1 * e}}}
+        for e in range(4)
+    ]
     ranking = [{"supernet": 0.1 * i, "standalone": 0.5 + 0.01 * i} for i in range(10)]
     s = synthetic(oneshot={"method": "darts", "epochs": 4, "alpha_history": history, "ranking": ranking})
     html = page.render([s])
@@ -120,7 +140,9 @@ def test_oneshot_phase_renders_when_recorded(plain_page: str) -> None:
 def test_rungs_need_a_scheduler_or_several_budgets() -> None:
     same = synthetic(epochs=1)
     assert not same.has_budgets  # every trial reached epoch 1
-    assert synthetic(epochs=1, scheduler={"name": "hyperband"}).has_budgets and synthetic(epochs=3).has_budgets
+    assert (
+        synthetic(epochs=1, scheduler={"name": "hyperband"}).has_budgets and synthetic(epochs=3).has_budgets
+    )
     from nasforge.report.multifidelity import RUNGS
     from nasforge.report.sections import Context
 
@@ -190,10 +212,20 @@ def test_report_of_an_empty_study_is_a_page_that_says_so(tmp_path: Path) -> None
     assert "No completed trial yet" in out.read_text()
 
 
-@pytest.mark.parametrize("case", ["unknown-study", "missing-folder", "out-is-a-folder", "parent-is-a-file",
-                                  "missing-store", "named-twice"])
-def test_report_bad_input_is_one_line_and_exit_2(case: str, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unknown-study",
+        "missing-folder",
+        "out-is-a-folder",
+        "parent-is-a-file",
+        "missing-store",
+        "named-twice",
+    ],
+)
+def test_report_bad_input_is_one_line_and_exit_2(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     store = toy_store(tmp_path / "s.db")
     (tmp_path / "file").write_text("x")
     args = {
@@ -210,7 +242,12 @@ def test_report_bad_input_is_one_line_and_exit_2(case: str, tmp_path: Path,
     err = capsys.readouterr().err
     assert err.startswith("nasforge: error: ") and err.count("\n") == 1, err
     assert not (tmp_path / "r.html").exists() and not (tmp_path / "none.db").exists()
-    expected = {"unknown-study": "no study named 'nope'", "missing-folder": "does not exist",
-                "out-is-a-folder": "is a directory", "parent-is-a-file": "does not exist",
-                "missing-store": "does not exist", "named-twice": "named twice"}[case]
+    expected = {
+        "unknown-study": "no study named 'nope'",
+        "missing-folder": "does not exist",
+        "out-is-a-folder": "is a directory",
+        "parent-is-a-file": "does not exist",
+        "missing-store": "does not exist",
+        "named-twice": "named twice",
+    }[case]
     assert expected in err

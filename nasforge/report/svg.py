@@ -2,8 +2,8 @@
 
 Inline SVG keeps text as text (``svg.fonttype = none``: smaller, selectable), strips the XML prologue
 and metadata (no external references), and prefixes every element id (and reference to one) with the
-figure's key, so several figures on one page never share an id. Dense artists (thousands of markers or lines) are rasterised by the figure
-functions themselves so a 1,000-trial page stays light.
+figure's key, so several figures on one page never share an id. Dense artists (thousands of markers
+or lines) are rasterised by the figure functions themselves so a 1,000-trial page stays light.
 """
 
 from __future__ import annotations
