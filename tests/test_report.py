@@ -11,6 +11,7 @@ import pytest
 from report_fixtures import empty_store, synthetic, toy_store, trial
 
 from nasforge.cli.main import main
+from nasforge.errors import StoreError
 from nasforge.report import data, page
 from nasforge.report.data import StudyData, pareto_mask, parse_objectives
 from nasforge.report.sections import SECTIONS, ordered, register_section
@@ -251,3 +252,19 @@ def test_report_bad_input_is_one_line_and_exit_2(
         "named-twice": "named twice",
     }[case]
     assert expected in err
+
+
+def test_a_study_whose_space_is_not_importable_still_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nasforge.space import SPACES
+
+    store = toy_store(tmp_path / "p.db")
+    monkeypatch.setattr(SPACES, "_entries", {k: v for k, v in SPACES._entries.items() if k != "toy"})
+    loaded = data.load(store, "toy")
+    assert loaded.space is None and "unknown space 'toy'" in loaded.extra["space_error"]
+    assert len(loaded.trials) == 8 and loaded.best is not None
+    html = page.render([loaded])
+    assert "architecture" in sections_of(html) and "no graph view" in html
+    with pytest.raises(StoreError, match="no study named 'nope'"):
+        data.load(store, "nope")

@@ -122,7 +122,7 @@ class Dashboard:
         table = data_table(headers, rows, sortable=True) if rows else note("This store holds no study yet.")
         if len(rows) > 1:
             query = urllib.parse.urlencode([("name", r[0][0]) for r in rows])
-            table += f'<p><a href="/compare?{query}">compare all studies on one page</a></p>'
+            table += f'<p><a href="/compare?{esc(query)}">compare all studies on one page</a></p>'
         body = f'<section class="section" data-section="studies"><h2>Studies</h2>{table}</section>'
         script = _refresh_js("/api/version?all=1", self.version(data.study_names(self.store)), self.refresh)
         return html_page(

@@ -270,13 +270,31 @@ class StudyData:
 
 
 def load(store: str | os.PathLike[str], name: str) -> StudyData:
-    """Read study ``name`` from the store file (never creates it; a missing study is a StoreError)."""
+    """Read study ``name`` from the store file (never creates it; a missing study is a StoreError).
+
+    If the study's space or strategy cannot be rebuilt in this process (a plug-in that is not
+    imported here), the trials are still read and ``space`` is ``None`` (the drawing then shows the
+    genotype as text); ``extra["space_error"]`` says why.
+    """
+    from nasforge.errors import NasforgeError
     from nasforge.study import Study
     from nasforge.study.store import Store
 
     st = Store(store, create=False)
     try:
-        study = Study.load(store=st, name=name, build_evaluator=False)
+        try:
+            study = Study.load(store=st, name=name, build_evaluator=False)
+        except NasforgeError as exc:
+            record = st.get_study(name)  # an unknown name raises here, with the stored names
+            return StudyData(
+                name=record.name,
+                config=dict(record.config),
+                trials=st.trials(record.id),
+                created=float(record.created),
+                space=None,
+                store=str(store),
+                extra={"space_error": str(exc)},
+            )
         return StudyData(
             name=study.name,
             config=dict(study.config),
