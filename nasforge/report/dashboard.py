@@ -141,17 +141,22 @@ def _fingerprint(study: data.StudyData) -> str:
 
 def _nav(refresh: float) -> str:
     return (
-        f'<a href="/">all studies</a> · live: reloads when a trial finishes (checked every {refresh:g} s) · '
+        f'<a href="/">all studies</a> · <span id="live">live: reloads when a trial finishes (checked every '
+        f"{refresh:g} s)</span> · "
     )
 
 
 def _refresh_js(url: str, version: str, seconds: float) -> str:
+    """Poll ``url`` every ``seconds``; reload when its version differs, stop polling if the server is gone."""
+    stopped = json.dumps("dashboard not answering: live updates stopped (reload the page to retry)")
     return (
-        f"(function(){{var v={json.dumps(version)};setInterval(function(){{"
+        f"(function(){{var v={json.dumps(version)},t=setInterval(function(){{"
         f"fetch({json.dumps(url)},{{cache:'no-store'}})"
         ".then(function(r){return r.ok?r.json():null;})"
-        ".then(function(d){if(d&&d.version!==v){location.reload();}})"
-        f".catch(function(){{}});}},{int(seconds * 1000)});}})();"
+        ".then(function(d){if(d&&d.version!==v){clearInterval(t);location.reload();}})"
+        ".catch(function(){clearInterval(t);var s=document.getElementById('live');"
+        f"if(s){{s.textContent={stopped};}}}});"
+        f"}},{int(seconds * 1000)});}})();"
     )
 
 
