@@ -35,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
 
     check_choice("--kind", args.kind, list(PLOT_KINDS))
     check_choice("--axis", args.axis, ["trials", "time"])
-    out = args.out or f"{args.names[0]}-{args.kind}.png"
+    from nasforge.report.page import slug
+
+    out = args.out or f"{slug(args.names[0])}-{args.kind}.png"
     check_path(out)
     path = check_out(out)
     studies = [data.load(args.store or DEFAULT_STORE, name) for name in args.names]
