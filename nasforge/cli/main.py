@@ -15,7 +15,8 @@ from nasforge import __version__
 from nasforge.errors import NasforgeError, StudyAborted
 
 #: sub-command modules under ``nasforge.cli``, in help order (missing ones are skipped)
-COMMANDS = ("search", "resume", "status", "best", "list_cmd", "export", "predict", "train", "bench", "report")
+COMMANDS = ("search", "resume", "status", "best", "list_cmd", "export", "predict", "train", "bench", "report",
+            "plot", "dashboard")
 
 
 def build_parser() -> argparse.ArgumentParser:

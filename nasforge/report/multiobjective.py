@@ -1,0 +1,34 @@
+"""Several objectives in the report: the trials on the Pareto front of all the study's objectives.
+
+The scatter section already draws each cost panel's front; this section lists the trials no other
+trial dominates over every objective (``StudyData.pareto``). It renders only for studies with more
+than one objective (``config["objectives"]``, see :mod:`nasforge.report.data`). The multi-objective
+issue can add hypervolume over trials here.
+"""
+
+from __future__ import annotations
+
+from nasforge.report.data import StudyData, label
+from nasforge.report.html import data_table, esc, fmt
+from nasforge.report.sections import Context, section
+
+
+@section("pareto", title="Pareto front", order=35)
+def PARETO(study: StudyData, ctx: Context) -> str | None:
+    if not study.multi_objective or not study.pareto:
+        return None
+    objectives = study.objectives
+    headers = [("#", "num")] + [(f"{label(m)} ({d})", "num") for m, d in objectives]
+    headers.append(("test acc (reported only)", "num"))
+    rows = []
+    for t in sorted(study.pareto, key=lambda t: -(study.score(t) or 0.0)):
+        row = [(t.number, esc(t.number))]
+        row += [(study.value(t, m), esc(fmt(study.value(t, m)))) for m, _ in objectives]
+        test = t.metrics.get("test_acc")
+        row.append((test, esc(fmt(test))))
+        rows.append(row)
+    names = ", ".join(m for m, _ in objectives)
+    return (
+        f"<p>{len(study.pareto)} of {len(study.complete)} completed trials are Pareto-optimal over "
+        f"({esc(names)}).</p>" + data_table(headers, rows, sortable=True)
+    )
