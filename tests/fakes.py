@@ -126,7 +126,7 @@ class FlakyExecutor(Executor):
         self.evaluator: Evaluator | None = None
         self.jobs: list[Job] = []
 
-    def start(self, evaluator: Evaluator) -> None:
+    def start(self, evaluator: Evaluator, on_report: Any = None) -> None:
         self.evaluator = evaluator
 
     @property

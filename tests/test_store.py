@@ -9,7 +9,8 @@ import pytest
 
 from nasforge.errors import StoreError
 from nasforge.space import Architecture
-from nasforge.study.store import SCHEMA_VERSION, Store
+from nasforge.study.schema import SCHEMA_VERSION
+from nasforge.study.store import Store
 from nasforge.trial import Candidate, TrialState
 
 

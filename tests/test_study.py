@@ -12,6 +12,7 @@ from fakes import FlakyExecutor, ToyEvaluator, ToySpace, score
 import nasforge as nf
 from nasforge.errors import ConfigError, StoreError, StudyAborted
 from nasforge.study import Study, TrialState, derive_seed
+from nasforge.study.lease import read_lease
 
 
 def _study(path: Path, name: str = "s", evaluator: ToyEvaluator | None = None, seed: int = 0,
@@ -149,8 +150,9 @@ def test_second_driver_refuses_and_dead_lease_is_taken_over(store_path: Path) ->
     with store.transaction() as conn:
         conn.execute("UPDATE leases SET pid = ? WHERE study_id = ?", (dead.pid, study.record.id))
     study.optimize(n_trials=2, show_progress=False, save_budget=True)
-    assert len(study.trials) == 2 and store.read_lease(study.record.id) is None
-    assert store.get_study("s").config["budget"] == {"n_trials": 2}
+    assert len(study.trials) == 2 and read_lease(store, study.record.id) is None
+    assert store.get_study("s").config["budget"] == {
+        "n_trials": 2, "workers": 1, "executor": "auto", "retries": 1, "max_consecutive_failures": 10}
 
 
 def test_worker_lost_is_requeued_and_counted_once(store_path: Path) -> None:
@@ -186,7 +188,7 @@ def test_ctrl_c_stops_cleanly_and_resume_reruns(store_path: Path) -> None:
     trials = study.trials
     assert [t.state for t in trials[:2]] == [TrialState.COMPLETE] * 2
     assert trials[2].state is TrialState.FAILED and trials[2].error == "interrupted"
-    assert study.store.read_lease(study.record.id) is None and study.store.integrity_check() == "ok"
+    assert read_lease(study.store, study.record.id) is None and study.store.integrity_check() == "ok"
     resumed = Study.load(store=store_path, name="s", evaluator=ToyEvaluator())
     resumed.optimize(n_trials=5, show_progress=False)
     trials = resumed.trials

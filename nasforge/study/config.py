@@ -1,9 +1,11 @@
 """A study's stored config: build it, compare it (resume refuses on a difference), rebuild its parts.
 
 The config is JSON: ``space``, ``strategy`` and ``evaluator`` (each ``{"name": ..., **params}``),
-``objective``, ``direction``, ``seed`` and ``task`` (the evaluator's task descriptor). Budgets
-(``n_trials``, ``timeout``) and where trials run (``workers``, ``executor``) are not part of it: a
-study may be resumed with more trials or on another executor.
+``objective``, ``direction``, ``seed`` and ``task`` (the evaluator's task descriptor). The run settings
+(``budget``: ``n_trials``, ``time_limit``, ``workers``, ``executor``, ...) and the trials left out of
+replay (``skip_trials``) are stored with it but never compared: a study may be resumed with more trials
+or on another executor. The task's ``data_hash`` and ``path`` are checked apart (see
+:mod:`nasforge.study.taskcheck`), and task fields an older store did not record are not compared.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from typing import Any
 from nasforge.errors import NasforgeError, StoreError
 
 #: keys that may differ between runs of one study (where and how long, not what)
-IGNORED_KEYS = frozenset({"evaluator.device", "evaluator.threads", "nasforge_version"})
-IGNORED_PREFIXES = ("budget",)
+IGNORED_KEYS = frozenset(
+    {"evaluator.device", "evaluator.threads", "nasforge_version", "task.data_hash", "task.path"}
+)
+IGNORED_PREFIXES = ("budget", "skip_trials")
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -40,6 +44,8 @@ def config_diff(stored: dict[str, Any], given: dict[str, Any]) -> list[str]:
     lines = []
     for key in sorted(set(a) | set(b)):
         if key in IGNORED_KEYS or key.startswith(IGNORED_PREFIXES):
+            continue
+        if key.startswith("task.") and key not in a:  # described by a newer nasforge than the store's
             continue
         if a.get(key, "<absent>") != b.get(key, "<absent>"):
             lines.append(f"{key}: stored {a.get(key, '<absent>')!r}, given {b.get(key, '<absent>')!r}")
