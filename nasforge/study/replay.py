@@ -86,8 +86,7 @@ def recover_and_replay(study: Study, retries: int = 1) -> collections.deque[Pend
             store.settle(sid, lost.number)
         else:
             requeues.append((lost, losses))
-    strategy = study.strategy
-    strategy.setup(study.space, study.seed)
+    strategy = study.fresh_strategy()
     skip = set(study.skipped_trials)
     for trial in store.history(sid):
         if trial.number not in skip:

@@ -207,6 +207,13 @@ class Study:
             self._strategy_ready = True
         return self._strategy
 
+    def fresh_strategy(self) -> Strategy:
+        """The strategy in the state :meth:`~Strategy.setup` leaves it (set up again if it was used)."""
+        strategy = self.strategy
+        if strategy.history or strategy.pending:
+            strategy.setup(self.space, self.seed)
+        return strategy
+
     @property
     def strategy_name(self) -> str:
         """The strategy's registry name, read from the config (builds nothing)."""
@@ -365,6 +372,7 @@ class Study:
             raise ConfigError("this study was loaded without an evaluator; pass evaluator=... to Study.load")
         stored_task = {**(self.record.config.get("task") or {}), **self._pending_config.get("task", {})}
         check_task_data(self.name, stored_task, describe_current(self.name, stored_task, self.evaluator))
+        self.strategy  # noqa: B018 - built and set up now: a missing extra fails before the lease is taken
         ex = make_executor(executor, workers, trial_timeout, executor_options)
         if progress is None:
             sign = -1.0 if self.direction == "minimize" else 1.0
