@@ -66,6 +66,7 @@ SCALAR_KEYS: dict[str, type] = {
 }
 TABLE_KEYS = ("space_opt", "strategy_opt", "evaluator_opt")
 
+
 def register(subparsers: Any) -> None:
     """Add the ``search`` sub-command."""
     p = subparsers.add_parser(

@@ -109,29 +109,7 @@ class Study:
         With ``load_if_exists`` an existing study of the same name is loaded if its stored config
         equals this one, and refused with the difference otherwise (what ``nasforge search`` does).
         """
-        if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            raise ConfigError(f"study name must be a non-empty string (<= 200 chars), got {name!r}")
-        if not isinstance(space, SearchSpace):
-            raise ConfigError(
-                f"space must be a SearchSpace (nf.spaces.create(...)), got {type(space).__name__}"
-            )
-        if not isinstance(strategy, Strategy):
-            raise ConfigError(
-                f"strategy must be a Strategy (nf.strategies.create(...)), got {type(strategy).__name__}"
-            )
-        if not isinstance(evaluator, Evaluator):
-            raise ConfigError(f"evaluator must be an Evaluator, got {type(evaluator).__name__}")
-        check_int("seed", seed, 0)
-        objective = objective or evaluator.default_objective
-        if not isinstance(objective, str) or not objective:
-            raise ConfigError(f"objective must be a metric name such as 'valid_acc', got {objective!r}")
-        if objective.startswith("test"):
-            raise ConfigError(
-                f"objective {objective!r} reads the test split, which never selects; use a validation "
-                "metric such as 'valid_acc'"
-            )
-        if direction not in ("maximize", "minimize"):
-            raise ConfigError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+        objective = cfg.check_parts(name, space, strategy, evaluator, seed, objective, direction)
         check_compatible(space, evaluator)
         config = cfg.normalise(
             {
