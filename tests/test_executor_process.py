@@ -251,3 +251,25 @@ def test_ray_is_imported_only_when_a_ray_executor_starts():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_workers_started_before_the_evaluator_serve_it_once_it_comes():
+    ex = ProcessExecutor(workers=2)
+    ex.prestart(warm=("json",))  # as the CLI does while it loads data and builds the study
+    early = set(ex.pids) if ex.pids else set()
+    warm = {p.pid for p, _ in ex._warm}
+    assert len(warm) == 2 and early == set()  # running, not yet serving
+    ex.start(FakeEvaluator())
+    assert set(ex.pids) == warm  # the same processes took the evaluator: none spawned again
+    for n in range(4):
+        ex.submit(job(70 + n))
+    results = collect(ex, 4)
+    assert {r.metrics["pid"] for r in results.values()} == warm
+    assert {r.metrics["loads"] for r in results.values()} == {1}
+    ex.shutdown()
+    assert all(gone(pid) for pid in warm)
+    unused = ProcessExecutor(workers=1)
+    unused.prestart()
+    pid = unused._warm[0][0].pid
+    unused.shutdown()  # never started: its early worker is stopped too
+    assert gone(pid)

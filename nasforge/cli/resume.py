@@ -17,17 +17,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from nasforge.cli import running
 from nasforge.cli.common import DEFAULT_STORE
-from nasforge.cli.running import (
-    RUN_DEFAULTS,
-    STORED_AS,
-    add_run_args,
-    make_run_executor,
-    print_settings,
-    run_study,
-    settings_line,
-    validate_run_settings,
-)
 
 SHOWN = ("trials", "time_limit", "workers", "executor", "ray_address", "trial_timeout", "retries",
          "max_consecutive_failures", "task", "skip_trials")
@@ -37,7 +28,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("resume", help="continue a stored study", description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", help="the study name (see `nasforge status`)")
-    add_run_args(p)
+    running.add_run_args(p)
     p.add_argument("--task", metavar="FILE", help="the study's data file, moved (its content must match)")
     p.add_argument("--skip-trial", type=int, action="append", metavar="N",
                    help="never replay stored trial N into the strategy (repeatable; recorded with the study)")
@@ -51,7 +42,7 @@ def resume_settings(
     s: dict[str, Any] = {}
     sources: dict[str, str] = {}
     options = stored.get("executor_options") or {}
-    stored_values = {key: stored.get(name) for key, name in STORED_AS.items()}
+    stored_values = {key: stored.get(name) for key, name in running.STORED_AS.items()}
     stored_values["ray_address"] = options.get("address") if isinstance(options, dict) else None
     for key, value in stored_values.items():
         flag = getattr(args, key, None)
@@ -60,12 +51,12 @@ def resume_settings(
         elif value is not None:
             s[key], sources[key] = value, "stored"
         else:
-            s[key], sources[key] = RUN_DEFAULTS.get(key), "default"
+            s[key], sources[key] = running.RUN_DEFAULTS.get(key), "default"
     if sources["workers"] == "flag" and sources["executor"] == "stored" and s["executor"] == "serial":
         s["executor"], sources["executor"] = "auto", "default"  # more workers than a serial run has
     if sources["ray_address"] == "flag" and sources["executor"] != "flag":
         s["executor"], sources["executor"] = "ray", "flag"
-    validate_run_settings(s)
+    running.validate_run_settings(s)
     return s, sources
 
 
@@ -74,15 +65,19 @@ def run(args: argparse.Namespace) -> int:
 
     study = Study.load(store=args.store or DEFAULT_STORE, name=args.name, task=args.task)
     s, sources = resume_settings(args, study.budget)
-    executor = make_run_executor(s)  # bad flags fail here, before anything is stored
-    if args.skip_trial:
-        study.skip_trials(args.skip_trial)
-    shown = {**s, "task": args.task or (study.config.get("task") or {}).get("path"),
-             "skip_trials": study.skipped_trials or None}
-    sources.update(task="flag" if args.task else "stored", skip_trials="stored")
-    if not args.skip_trial and not shown["skip_trials"]:
-        shown.pop("skip_trials")
-    if shown["task"] is None:
-        shown.pop("task")
-    print_settings(settings_line(f"resume {study.name}", shown, sources, SHOWN))
-    return run_study(study, s, args, executor)
+    executor = running.make_run_executor(s)  # bad flags fail here, before anything is stored
+    try:  # whatever fails, the workers started early stop with it
+        if study.evaluator is not None and getattr(study.evaluator, "name", "") == "train":
+            running.prestart(executor, running.TRAINING_WARM)  # they start while the data is checked
+        if args.skip_trial:
+            study.skip_trials(args.skip_trial)
+        shown = {**s, "task": args.task or (study.config.get("task") or {}).get("path"),
+                 "skip_trials": study.skipped_trials or None}
+        sources.update(task="flag" if args.task else "stored", skip_trials="stored")
+        for key in ("task", "skip_trials"):
+            if shown[key] is None:
+                shown.pop(key)
+        running.print_settings(running.settings_line(f"resume {study.name}", shown, sources, SHOWN))
+        return running.run_study(study, s, args, executor)
+    finally:
+        executor.shutdown(cancel=True)

@@ -134,6 +134,18 @@ def make_run_executor(s: dict[str, Any]) -> Any:
     return make_executor(s.get("executor") or "auto", s.get("workers") or 1, s.get("trial_timeout"), options)
 
 
+#: what early-started process workers import while the driver prepares (a training evaluator's needs;
+#: torch._dynamo is what torch's optimizers import on first use, seconds on a small machine)
+TRAINING_WARM = ("nasforge.estimate.train", "torch._dynamo")
+
+
+def prestart(executor: Any, warm: tuple[str, ...]) -> None:
+    """Start an executor's workers now, if it can start them before it has the evaluator (process)."""
+    start_early = getattr(executor, "prestart", None)
+    if callable(start_early):
+        start_early(warm)
+
+
 def run_study(study: Any, s: dict[str, Any], args: argparse.Namespace, executor: Any = None) -> int:
     """Optimise ``study`` with the run settings ``s``, then print the results."""
     from rich.console import Console

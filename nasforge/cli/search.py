@@ -35,9 +35,11 @@ from typing import Any
 from nasforge.cli.common import DEFAULT_STORE, parse_options
 from nasforge.cli.running import (
     BUDGET_KEYS,
+    TRAINING_WARM,
     add_run_args,
     fill_budget,
     make_run_executor,
+    prestart,
     print_settings,
     run_study,
     settings_line,
@@ -213,21 +215,16 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
         if "dataset" in space.params:
             params.setdefault("dataset", space.params["dataset"])
         return space, strategy, EVALUATORS.create("tabular", **params)
-    from nasforge import data
-
-    task = data.load(s["task"])
+    evaluator = EVALUATORS.create(
+        "train", task=s["task"], space=None, epochs=s["epochs"], device=s.get("device") or "auto",
+        **evaluator_opt,
+    )
+    evaluator.prepare()  # loads the task, once: the space follows its input kind
+    task = evaluator.task_data
     if task.input_kind == "tabular" and s.get("_space_opt_is_default"):
         space_opt = {}  # the default's options choose signal ops; tabular data needs the space's own
     space = _space_for_task(s["space"], space_opt, task.input_kind)
-    evaluator = EVALUATORS.create(
-        "train",
-        task=s["task"],
-        space=space,
-        epochs=s["epochs"],
-        device=s.get("device") or "auto",
-        **evaluator_opt,
-    )
-    evaluator.prepare()
+    evaluator.space = space  # the evaluator builds its models in this space (it has built none yet)
     return space, strategy, evaluator
 
 
@@ -256,25 +253,38 @@ def run(args: argparse.Namespace) -> int:
     from nasforge.study import Study
 
     s = resolve_settings(args)
-    try:
-        space, strategy, evaluator = build_parts(s)
-    except TypeError as exc:  # an unexpected keyword in --space-opt / --strategy-opt / --evaluator-opt
-        raise ConfigError(f"bad option for {s['space']}/{s['strategy']}: {exc}") from exc
     executor = make_run_executor(s)
-    name = s.get("name") or default_name(s, space)
-    sources = s["_sources"]
-    shown = {k: v for k, v in s.items() if not k.endswith("_opt") or sources.get(k) != "default"}
-    shown.update(store=s.get("store") or DEFAULT_STORE, name=name)
-    sources.setdefault("name", "default")
-    print_settings(settings_line("search", shown, sources, SHOWN))  # the first line, once the input is valid
-    store = s.get("store") or DEFAULT_STORE
-    study = Study.create(
-        store=store,
-        name=name,
-        space=space,
-        strategy=strategy,
-        evaluator=evaluator,
-        seed=s.get("seed") or 0,
-        load_if_exists=True,
-    )
-    return run_study(study, s, args, executor)
+    try:  # whatever fails, the workers started early stop with it
+        prestart(executor, _warm_modules(s["space"]))  # they start while the data loads
+        try:
+            space, strategy, evaluator = build_parts(s)
+        except TypeError as exc:  # an unexpected keyword in --space-opt / --strategy-opt / --evaluator-opt
+            raise ConfigError(f"bad option for {s['space']}/{s['strategy']}: {exc}") from exc
+        name = s.get("name") or default_name(s, space)
+        sources = s["_sources"]
+        shown = {k: v for k, v in s.items() if not k.endswith("_opt") or sources.get(k) != "default"}
+        shown.update(store=s.get("store") or DEFAULT_STORE, name=name)
+        sources.setdefault("name", "default")
+        print_settings(settings_line("search", shown, sources, SHOWN))  # the first line, input valid
+        study = Study.create(
+            store=s.get("store") or DEFAULT_STORE,
+            name=name,
+            space=space,
+            strategy=strategy,
+            evaluator=evaluator,
+            seed=s.get("seed") or 0,
+            load_if_exists=True,
+        )
+        return run_study(study, s, args, executor)
+    finally:
+        executor.shutdown(cancel=True)
+
+
+def _warm_modules(space_name: str) -> tuple[str, ...]:
+    """What early workers import: the training stack, unless the space is a tabular benchmark."""
+    from nasforge import spaces
+
+    try:
+        return TRAINING_WARM if spaces.SPACES.get(space_name).input_kinds else ()
+    except ConfigError:  # an unknown space: build_parts reports it
+        return ()

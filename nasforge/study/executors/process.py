@@ -21,6 +21,7 @@ dies (they poll their parent pid), so a SIGKILLed driver leaves no orphans runni
 from __future__ import annotations
 
 import atexit
+import importlib
 import multiprocessing
 import os
 import pickle
@@ -49,12 +50,15 @@ _PARENT_POLL_S = 0.5
 _LIVE: weakref.WeakSet[ProcessExecutor] = weakref.WeakSet()
 
 
-def _worker_main(conn: Connection, payload: bytes, threads: int | None, parent_pid: int,
-                 answers: bool = False) -> None:
+def _worker_main(conn: Connection, payload: bytes | None, threads: int | None, parent_pid: int,
+                 warm: tuple[str, ...] = ()) -> None:
     """Entry point of a worker process (module level so ``spawn`` can import it).
 
-    With ``answers`` the driver answers every report: the worker waits for ``("answer", n, seq, go)``
-    before its evaluator trains further (a ``None`` meanwhile means: exit after this trial)."""
+    A worker started before its evaluator (``payload=None``, see :meth:`ProcessExecutor.prestart`)
+    imports the ``warm`` modules, then waits for ``("evaluator", payload)``. Jobs come as
+    ``("job", job, answers)``: with ``answers`` the driver answers every report and the worker waits for
+    ``("answer", n, seq, go)`` before its evaluator trains further (a ``None`` meanwhile means: exit after
+    this trial)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch_parent() -> None:
@@ -65,7 +69,7 @@ def _worker_main(conn: Connection, payload: bytes, threads: int | None, parent_p
 
     threading.Thread(target=watch_parent, name="nasforge-parent-watch", daemon=True).start()
     lock = threading.Lock()
-    state = {"exit": False, "seq": 0}
+    state = {"exit": False, "seq": 0, "answers": False}
 
     def send(message: tuple[Any, ...]) -> None:
         with lock:
@@ -74,7 +78,7 @@ def _worker_main(conn: Connection, payload: bytes, threads: int | None, parent_p
     def report(number: int, step: float, metrics: dict[str, float]) -> bool:
         state["seq"] += 1
         send(("report", number, state["seq"], step, metrics))
-        while answers:
+        while state["answers"]:
             try:
                 message = conn.recv()
             except (EOFError, OSError):  # the driver is gone
@@ -85,8 +89,21 @@ def _worker_main(conn: Connection, payload: bytes, threads: int | None, parent_p
                 return bool(message[3])
         return True
 
+    limit_threads(threads)  # before unpickling, which may import torch
+    if payload is None:
+        for module in warm:
+            try:
+                importlib.import_module(module)
+            except ImportError:  # a warm-up only: the evaluator imports what it needs
+                pass
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):  # the driver went away before sending the evaluator
+            return
+        if message is None:
+            return
+        payload = message[1]
     try:
-        limit_threads(threads)  # before unpickling, which may import torch
         evaluator = pickle.loads(payload)  # bytes made by our own parent process: trusted
         init_worker_process(evaluator, threads)
     except Exception:
@@ -95,11 +112,12 @@ def _worker_main(conn: Connection, payload: bytes, threads: int | None, parent_p
     send(("ready", os.getpid()))
     while not state["exit"]:
         try:
-            job = conn.recv()
+            message = conn.recv()
         except (EOFError, OSError):
             return
-        if job is None:
+        if message is None:
             return
+        _, job, state["answers"] = message
         send(("started", job.trial_number, time.time()))
         result = run_job(evaluator, job, CollectingReporter(job.trial_number, on_report=report))
         try:
@@ -132,9 +150,26 @@ class ProcessExecutor(SlotExecutor):
 
     name: ClassVar[str] = "process"
 
+    def __init__(self, workers: int = 2, trial_timeout: float | None = None, threads: int | None = 1,
+                 start_timeout: float = 300.0) -> None:
+        super().__init__(workers, trial_timeout, threads, start_timeout)
+        self._warm: list[tuple[Any, Any]] = []  # (process, pipe) started by prestart(), not yet used
+
     # -- life cycle -------------------------------------------------------------------------------------
     def _new_slot(self, index: int) -> _ProcessSlot:
         return _ProcessSlot(index)
+
+    def prestart(self, warm: tuple[str, ...] = ()) -> None:
+        """Start the worker processes now, before the evaluator exists (while the driver loads data,
+        builds the study and replays it); they import ``warm`` (e.g. ``("torch",)``) and wait for
+        :meth:`start` to hand them the evaluator. Optional: :meth:`start` alone spawns them too."""
+        if self._started or self._warm:
+            return
+        self._check_params()
+        self._ctx = multiprocessing.get_context("spawn")
+        _LIVE.add(self)
+        for index in range(int(self.workers)):
+            self._warm.append(self._new_process(index, None, tuple(warm)))
 
     def _launch(self, evaluator: Evaluator) -> None:
         try:
@@ -144,20 +179,34 @@ class ProcessExecutor(SlotExecutor):
                 f"the evaluator must be picklable to run in worker processes, but pickling "
                 f"{type(evaluator).__name__} failed: {exc}; use executor='serial' or make it picklable"
             ) from exc
-        self._ctx = multiprocessing.get_context("spawn")
+        if not self._warm:
+            self._ctx = multiprocessing.get_context("spawn")
         _LIVE.add(self)
 
-    def _spawn(self, slot: _ProcessSlot) -> None:
+    def _new_process(self, index: int, payload: bytes | None, warm: tuple[str, ...] = ()) -> tuple[Any, Any]:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
             target=_worker_main,
-            args=(child_conn, self._payload, self.threads, os.getpid(), self._on_report is not None),
-            name=f"nasforge-worker-{slot.index}",
+            args=(child_conn, payload, self.threads, os.getpid(), warm),
+            name=f"nasforge-worker-{index}",
             daemon=False,
         )
         process.start()
         child_conn.close()  # so the parent sees EOF when the worker dies
-        slot.process, slot.conn, slot.ready = process, parent_conn, False
+        return process, parent_conn
+
+    def _spawn(self, slot: _ProcessSlot) -> None:
+        process = conn = None
+        while self._warm and process is None:  # a worker started early: hand it the evaluator
+            process, conn = self._warm.pop(0)
+            try:
+                conn.send(("evaluator", self._payload))
+            except (OSError, BrokenPipeError):  # it died waiting
+                self._close_pair(process, conn)
+                process = conn = None
+        if process is None:
+            process, conn = self._new_process(slot.index, self._payload)
+        slot.process, slot.conn, slot.ready = process, conn, False
 
     def _await_ready(self) -> None:
         """Wait until all workers have run ``prepare()`` (``start_timeout``); a failure stops them all."""
@@ -182,7 +231,10 @@ class ProcessExecutor(SlotExecutor):
     def shutdown(self, cancel: bool = True) -> None:
         """Stop the workers. ``cancel``: kill them now (running trials are abandoned); otherwise each
         finishes its current trial first (its result is dropped; collect results with :meth:`wait`)."""
+        while self._warm:  # started early and never used
+            self._close_pair(*self._warm.pop())
         if not self._started:
+            _LIVE.discard(self)
             return
         self._started = False
         self._queue.clear()
@@ -218,7 +270,7 @@ class ProcessExecutor(SlotExecutor):
     # -- talking to workers -----------------------------------------------------------------------------
     def _send(self, slot: _ProcessSlot, job: Job) -> None:
         try:
-            slot.conn.send(job)  # type: ignore[union-attr]
+            slot.conn.send(("job", job, self._on_report is not None))  # type: ignore[union-attr]
         except (OSError, BrokenPipeError):  # worker died idle: _poll reports it worker_lost
             pass
 
@@ -302,6 +354,17 @@ class ProcessExecutor(SlotExecutor):
         if slot.process is None or slot.process.exitcode is not None:
             return None
         return int(slot.process.pid)
+
+    @staticmethod
+    def _close_pair(process: Any, conn: Any) -> None:
+        conn.close()
+        if process.is_alive():
+            process.kill()
+        process.join(5.0)
+        try:
+            process.close()
+        except ValueError:
+            pass
 
     @staticmethod
     def _close(slot: _ProcessSlot) -> None:

@@ -63,7 +63,8 @@ class SlotExecutor(Executor):
     # -- life cycle -------------------------------------------------------------------------------------
     def start(self, evaluator: Evaluator, on_report: ReportHandler | None = None) -> None:
         """Start the workers (without waiting for them: see :meth:`ready`) and ship the evaluator."""
-        self.shutdown(cancel=True)  # a second start replaces the workers of the first
+        if self._started:
+            self.shutdown(cancel=True)  # a second start replaces the workers of the first
         self._check_params()
         self._on_report = on_report
         self._slots = [self._new_slot(i) for i in range(int(self.workers))]
