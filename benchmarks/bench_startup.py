@@ -6,11 +6,10 @@ Runs, interleaved so drifting machine load hits all: the baseline ``python -c "i
 any training command pays (``import torch`` plus a first ``torch.optim.AdamW``, which imports
 ``torch._dynamo``), and the whole command ``nasforge search --trials T --epochs E --workers W
 --no-progress`` (the built-in MNIST-1D task, chain space and regularized evolution, into a fresh store
-each time), all as fresh processes
-with ``OMP_NUM_THREADS=1``. For the command it reads the trials' ``train_seconds`` from the store and
-reports the start-up as the whole wall time minus the training inside the trials. Prints each run and the
-medians: whole command / import torch, start-up (command minus training) / import torch (goal < 2x), and
-the floor / import torch.
+each time), all as fresh processes with ``OMP_NUM_THREADS=1``. For the command it reads the trials'
+``train_seconds`` from the store and reports the start-up as the whole wall time minus the training
+inside the trials. Prints each run and the medians: whole command / import torch, start-up (command
+minus training) / import torch (goal < 2x), and the floor / import torch.
 The second MNIST-1D load of a run hits the task cache where the data layer has one; the first run of a
 fresh machine fills it (run it twice to see both).
 """

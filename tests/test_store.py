@@ -213,3 +213,30 @@ def test_a_failed_migration_leaves_the_store_as_it_was(
     metrics = conn.execute("SELECT metrics FROM trials WHERE number = 0").fetchone()[0]
     conn.close()
     assert "driver" not in columns and '"flops"' in metrics  # rolled back as one transaction
+
+
+def test_fail_running_of_one_driver_leaves_the_other_drivers_trials(store_path: Path) -> None:
+    store = Store(store_path)
+    sid = store.create_study("a", {}).id
+    mine = store.create_trial(sid, _cand(0), hash_="h0", seed_fn=lambda n: n, driver="me")
+    theirs = store.create_trial(sid, _cand(1), hash_="h1", seed_fn=lambda n: n, driver="them")
+    assert store.fail_running(sid, "interrupted", owner="me") == [mine]
+    assert store.get_trial(sid, theirs).state is TrialState.RUNNING
+    assert store.fail_running(sid, "driver_lost") == [theirs]  # a recovery fails every RUNNING trial
+
+
+def test_a_guarded_write_is_refused_when_the_guard_says_so(store_path: Path) -> None:
+    from nasforge.errors import LeaseLost
+
+    store = Store(store_path)
+    sid = store.create_study("a", {}).id
+
+    def taken(conn: sqlite3.Connection) -> None:
+        raise LeaseLost("taken over")
+
+    store.guard(sid, taken)
+    with pytest.raises(LeaseLost):
+        _new_trial(store, sid, 0)
+    assert store.trials(sid) == []
+    store.guard(sid, None)
+    assert _new_trial(store, sid, 0) == 0
