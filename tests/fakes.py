@@ -180,6 +180,17 @@ class FragileStrategy(RandomSearch):
             raise ValueError(f"cannot learn from trial {trial.number}")
 
 
+def toy_parts(evaluator: Evaluator) -> Any:
+    """A stand-in for ``nasforge.cli.search.build_parts``: the toy space, random search, ``evaluator``."""
+
+    def build(settings: dict[str, Any]) -> tuple[Any, Any, Any]:
+        import nasforge as nf
+
+        return ToySpace(), nf.strategies.create("random"), evaluator
+
+    return build
+
+
 def register() -> None:
     """Register the toy space and evaluator (idempotent). ``FragileStrategy`` is registered by the tests
     that use it only (the strategy tests generated from the registry would meet it otherwise)."""

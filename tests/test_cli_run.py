@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from executor_fakes import ToyFaultEvaluator
-from fakes import ToyEvaluator, ToySpace
+from fakes import ToyEvaluator, ToySpace, toy_parts
 
 import nasforge as nf
 from nasforge import defaults
@@ -58,19 +58,12 @@ def test_workers_help_shows_the_real_default(capsys: pytest.CaptureFixture[str])
     assert f"trials run in parallel (default 1; {defaults.SEARCH['workers']} in the built-in demo" in text
 
 
-def _toy_parts(evaluator: Any) -> Any:
-    def build(settings: dict[str, Any]) -> tuple[Any, Any, Any]:
-        return ToySpace(), nf.strategies.create("random"), evaluator
-
-    return build
-
-
 def test_trials_alone_run_that_many_serially_and_the_first_line_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import nasforge.cli.search as search
 
-    monkeypatch.setattr(search, "build_parts", _toy_parts(ToyEvaluator()))
+    monkeypatch.setattr(search, "build_parts", toy_parts(ToyEvaluator()))
     store = tmp_path / "t.db"
     assert main(["search", "--store", str(store), "--name", "toy", "--trials", "6", "--no-progress"]) == 0
     first = capsys.readouterr().err.splitlines()[0]
@@ -89,7 +82,7 @@ def test_executor_serial_alone_works(
 ) -> None:
     import nasforge.cli.search as search
 
-    monkeypatch.setattr(search, "build_parts", _toy_parts(ToyEvaluator()))
+    monkeypatch.setattr(search, "build_parts", toy_parts(ToyEvaluator()))
     store = tmp_path / "s.db"
     argv = ["search", "--store", str(store), "--name", "toy", "--executor", "serial", "--no-progress"]
     assert main(argv) == 0
@@ -104,7 +97,7 @@ def test_resume_runs_with_the_executor_and_workers_the_study_started_with(
     import nasforge.cli.search as search
 
     monkeypatch.setitem(EVALUATORS._entries, "toy-fault", ToyFaultEvaluator)
-    monkeypatch.setattr(search, "build_parts", _toy_parts(ToyFaultEvaluator(sleep=0.3)))
+    monkeypatch.setattr(search, "build_parts", toy_parts(ToyFaultEvaluator(sleep=0.3)))
     store = tmp_path / "w.db"
     assert main(["search", "--store", str(store), "--name", "w", "--trials", "2", "--workers", "2",
                  "--no-progress"]) == 0
