@@ -7,8 +7,9 @@ any training command pays (``import torch`` plus a first ``torch.optim.AdamW``, 
 ``torch._dynamo``), and the whole command ``nasforge search --trials T --epochs E --workers W
 --no-progress`` (the built-in MNIST-1D task, chain space and regularized evolution, into a fresh store
 each time), all as fresh processes with ``OMP_NUM_THREADS=1``. For the command it reads the trials'
-``train_seconds`` from the store and reports the start-up as the whole wall time minus the training
-inside the trials. Prints each run and the medians: whole command / import torch, start-up (command
+``train_seconds`` and completion times from the store and reports the start-up as the whole wall time
+minus the wall time spent training (the union of the trials' training intervals: parallel workers
+overlap). Prints each run and the medians: whole command / import torch, start-up (command
 minus training) / import torch (goal < 2x), and the floor / import torch.
 The second MNIST-1D load of a run hits the task cache where the data layer has one; the first run of a
 fresh machine fills it (run it twice to see both).
@@ -39,13 +40,22 @@ def timed(cmd: list[str], cwd: str, env: dict[str, str]) -> float:
 
 
 def training_seconds(store: Path) -> float:
-    """Sum of the trials' ``train_seconds`` (the part of the command that is the training itself)."""
+    """Wall time the trials spent training: the union of the intervals ``[completed - train_seconds,
+    completed]`` of the stored trials (parallel workers train at the same time)."""
     conn = sqlite3.connect(store)
     try:
-        rows = conn.execute("SELECT json_extract(metrics, '$.train_seconds') FROM trials").fetchall()
+        rows = conn.execute(
+            "SELECT completed, json_extract(metrics, '$.train_seconds') FROM trials"
+        ).fetchall()
     finally:
         conn.close()
-    return float(sum(r[0] or 0.0 for r in rows))
+    spans = sorted((end - (train or 0.0), end) for end, train in rows if end is not None)
+    total, reach = 0.0, float("-inf")
+    for start, end in spans:
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
 
 
 def main() -> None:
