@@ -34,15 +34,8 @@ def _bounds_text(low: float | None, high: float | None, low_open: bool = False,
     return ""
 
 
-def check_int(
-    name: str,
-    value: Any,
-    minimum: int | None = None,
-    maximum: int | None = None,
-    *,
-    allow_none: bool = False,
-    error: type[Exception] = ConfigError,
-) -> int | None:
+def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | None = None, *,
+              allow_none: bool = False, error: type[Exception] = ConfigError) -> int | None:
     """``value`` as an ``int`` in ``[minimum, maximum]`` (either bound optional); ``None`` passes with
     ``allow_none``."""
     if value is None and allow_none:

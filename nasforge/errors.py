@@ -31,6 +31,10 @@ class StoreError(NasforgeError):
     """The SQLite store cannot be read or written, or a study's config conflicts with the stored one."""
 
 
+class LeaseLost(StoreError):
+    """Another driver took over the study while this one ran; this driver stopped without writing."""
+
+
 class EvaluationError(NasforgeError):
     """An evaluation failed for a reason recorded on the trial (e.g. ``non_finite``, ``timeout``)."""
 

@@ -6,18 +6,32 @@ until an entry is created). Users extend a registry with the :meth:`Registry.reg
 The op registry (:mod:`nasforge.ops`) holds light :class:`~nasforge.ops.catalog.OpSpec` records
 whose factories are such lazy references, resolved with :func:`resolve` when an op is created, so
 op metadata is readable without importing torch.
+An entry may note the optional packages it needs (``requires``): :meth:`Registry.missing` says which of
+them are not installed without importing anything (``nasforge list`` shows it).
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 from nasforge.errors import RegistryError
 
 T = TypeVar("T")
+
+#: optional package (import name) -> the nasforge extra that installs it
+EXTRAS = {"optuna": "bench", "nas_bench_graph": "bench", "ray": "ray"}
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported here (looked up, not imported; a blocked one counts as absent)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 class Registry(Generic[T]):
@@ -26,11 +40,22 @@ class Registry(Generic[T]):
     Args:
         kind: what the registry holds, used in error messages ("space", "strategy", ...).
         builtins: name -> ``"package.module:Attribute"`` resolved on first use.
+        requires: name -> the optional packages (import names) the entry needs.
     """
 
-    def __init__(self, kind: str, builtins: dict[str, str] | None = None) -> None:
+    def __init__(self, kind: str, builtins: dict[str, str] | None = None,
+                 requires: dict[str, tuple[str, ...]] | None = None) -> None:
         self.kind = kind
         self._entries: dict[str, T | str] = dict(builtins or {})
+        self._requires: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (requires or {}).items()}
+
+    def requires(self, name: str) -> tuple[str, ...]:
+        """The optional packages entry ``name`` needs (``()`` when none)."""
+        return self._requires.get(name, ())
+
+    def missing(self, name: str) -> list[str]:
+        """The packages entry ``name`` needs that are not installed (nothing is imported)."""
+        return [module for module in self.requires(name) if not installed(module)]
 
     def register(self, name: str, obj: T | None = None, *, overwrite: bool = False) -> Any:
         """Register ``obj`` under ``name``; usable as ``@registry.register("name")``."""

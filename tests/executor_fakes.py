@@ -4,7 +4,9 @@ A fake architecture is ``Architecture("fake", {"mode": MODE, "x": INT, "t": SECO
 the behaviour: ``ok`` (sleep ``t`` and return metrics), ``raise`` (a ValueError), ``nan`` (raises
 ``EvaluationError("non_finite")``), ``nan_metric`` (returns a NaN ``valid_acc``), ``kill`` (SIGKILLs
 its own worker process), ``kill_once`` (SIGKILLs the worker the first time this ``x`` is seen,
-remembered in ``marker_dir``), ``hang`` (sleeps forever), ``threads`` (reports torch's threads).
+remembered in ``marker_dir``), ``hang`` (sleeps forever), ``threads`` (reports torch's threads),
+``steps`` (``x`` epochs of ``t`` s, each reported; it stops at the first report answered ``False`` and
+returns ``stopped_at``).
 
 :class:`ToyFaultEvaluator` scores the study tests' toy genotypes (``{"x", "y"}``, see ``fakes.py``) and
 injects faults by trial number. Run as a script (``python tests/executor_fakes.py STORE NAME N_TRIALS
@@ -57,6 +59,14 @@ class FakeEvaluator(Evaluator):
                  reporter: Reporter | None = None) -> dict[str, Any]:
         genes = architecture.genes
         mode, x, t = genes["mode"], int(genes["x"]), float(genes["t"])
+        if mode == "steps":  # x epochs of t seconds, each reported; stops when report() answers False
+            stopped, step = 0, 0
+            for step in range(1, x + 1):
+                time.sleep(t)
+                if reporter is not None and not reporter.report(step, {"valid_acc": step / 100}):
+                    stopped = step
+                    break
+            return {"valid_acc": step / 100, "stopped_at": stopped, "last_step": step, "pid": os.getpid()}
         if reporter is not None:
             reporter.report(1, {"valid_acc": 0.1})
         if mode == "raise":

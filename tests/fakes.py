@@ -2,11 +2,14 @@
 
 ``ToySpace`` ("toy"): genes ``{"x": 0..9, "y": 0..9}`` (100 genotypes). ``ToyEvaluator`` scores
 ``valid_acc = 1 - ((x - 7)^2 + (y - 3)^2) / 200`` (best at x=7, y=3), optionally sleeping, failing on
-some ``x`` values, or raising ``KeyboardInterrupt`` on a given trial number. Both are registered
-under ``toy`` (spaces, evaluators) when this module is imported, so stored studies can be rebuilt.
+some ``x`` values, raising ``KeyboardInterrupt`` on a given trial number, or ending the whole process
+(``os._exit``, as a crash of the driver) on given genotypes. Both are registered under ``toy`` (spaces,
+evaluators) when this module is imported, so stored studies can be rebuilt. ``FragileStrategy``
+("toy-fragile", registered by its tests) is random search whose ``tell`` raises on one trial number.
 
-Run as a script (``python tests/fakes.py STORE NAME N_TRIALS SLEEP``) it creates-or-resumes a toy study
-and optimises it: the SIGKILL tests drive it in a subprocess.
+Run as a script (``python tests/fakes.py STORE NAME N_TRIALS SLEEP [EXIT_ON] [RETRIES]``) it
+creates-or-resumes a toy study and optimises it: the SIGKILL and driver-crash tests drive it in a
+subprocess (``EXIT_ON``: JSON list of ``[x, y]`` genotypes that end the process, exit code 17).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 from nasforge.errors import EvaluationError
 from nasforge.estimate.base import EvalContext, Evaluator, Reporter
 from nasforge.space import SPACES, Architecture, Decision, SearchSpace
+from nasforge.strategies.random_search import RandomSearch
 from nasforge.study.executors.base import Executor, Job, JobResult
 
 _VALUES = tuple(range(10))
@@ -76,6 +80,7 @@ class ToyEvaluator(Evaluator):
         interrupt_at: int | None = None,
         write_checkpoint: bool = True,
         metric: str = "valid_acc",
+        exit_on: Sequence[Sequence[int]] = (),
     ) -> None:
         self.sleep = sleep
         self.fail_x = list(fail_x)
@@ -83,6 +88,7 @@ class ToyEvaluator(Evaluator):
         self.interrupt_at = interrupt_at
         self.write_checkpoint = write_checkpoint
         self.metric = metric
+        self.exit_on = [list(g) for g in exit_on]
 
     def evaluate(
         self, architecture: Architecture, context: EvalContext, reporter: Reporter | None = None
@@ -90,6 +96,8 @@ class ToyEvaluator(Evaluator):
         x, y = int(architecture["x"]), int(architecture["y"])
         if self.interrupt_at is not None and context.trial_number == self.interrupt_at:
             raise KeyboardInterrupt
+        if [x, y] in self.exit_on:
+            os._exit(17)  # the driver process dies mid-trial, as on a crash or an OOM kill
         if self.sleep:
             time.sleep(self.sleep)
         if self.fail_all:
@@ -108,7 +116,10 @@ class ToyEvaluator(Evaluator):
         return metrics
 
     def to_config(self) -> dict[str, Any]:
-        return {"name": self.name, "sleep": self.sleep, "fail_x": self.fail_x, "fail_all": self.fail_all}
+        config = {"name": self.name, "sleep": self.sleep, "fail_x": self.fail_x, "fail_all": self.fail_all}
+        if self.exit_on:
+            config["exit_on"] = self.exit_on
+        return config
 
     def describe_task(self) -> dict[str, Any]:
         return {"name": "toy-task"}
@@ -126,7 +137,7 @@ class FlakyExecutor(Executor):
         self.evaluator: Evaluator | None = None
         self.jobs: list[Job] = []
 
-    def start(self, evaluator: Evaluator) -> None:
+    def start(self, evaluator: Evaluator, on_report: Any = None) -> None:
         self.evaluator = evaluator
 
     @property
@@ -155,8 +166,34 @@ class FlakyExecutor(Executor):
         self.jobs.clear()
 
 
+class FragileStrategy(RandomSearch):
+    """Random search whose ``tell`` raises on trial ``fail_at`` (a strategy that cannot take a trial)."""
+
+    name = "toy-fragile"
+
+    def __init__(self, fail_at: int = 0) -> None:
+        super().__init__()
+        self.params["fail_at"] = fail_at
+
+    def observe(self, trial: Any) -> None:
+        if trial.number == self.params["fail_at"]:
+            raise ValueError(f"cannot learn from trial {trial.number}")
+
+
+def toy_parts(evaluator: Evaluator) -> Any:
+    """A stand-in for ``nasforge.cli.search.build_parts``: the toy space, random search, ``evaluator``."""
+
+    def build(settings: dict[str, Any]) -> tuple[Any, Any, Any]:
+        import nasforge as nf
+
+        return ToySpace(), nf.strategies.create("random"), evaluator
+
+    return build
+
+
 def register() -> None:
-    """Register the toy space and evaluator (idempotent)."""
+    """Register the toy space and evaluator (idempotent). ``FragileStrategy`` is registered by the tests
+    that use it only (the strategy tests generated from the registry would meet it otherwise)."""
     if "toy" not in SPACES:
         SPACES.register("toy", ToySpace)
     try:
@@ -171,12 +208,16 @@ register()
 
 
 def _main(argv: list[str]) -> int:
-    """``STORE NAME N_TRIALS SLEEP``: create-or-resume a toy study and run it (SIGKILL tests)."""
+    """``STORE NAME N_TRIALS SLEEP [EXIT_ON] [RETRIES]``: create-or-resume a toy study and run it."""
+    import json
+
     import nasforge as nf
     from nasforge.study import Study
 
     store, name, n_trials, sleep = argv[0], argv[1], int(argv[2]), float(argv[3])
-    evaluator = ToyEvaluator(sleep=sleep)
+    exit_on = json.loads(argv[4]) if len(argv) > 4 else []
+    retries = int(argv[5]) if len(argv) > 5 else 1
+    evaluator = ToyEvaluator(sleep=sleep, exit_on=exit_on)
     with nf.study.Store(store) as st:
         exists = st.has_study(name)
     if exists:
@@ -190,7 +231,7 @@ def _main(argv: list[str]) -> int:
             evaluator=evaluator,
             seed=3,
         )
-    study.optimize(n_trials=n_trials, show_progress=False)
+    study.optimize(n_trials=n_trials, retries=retries, show_progress=False)
     print("DONE", len(study.trials), flush=True)
     return 0
 

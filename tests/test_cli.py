@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import ToyEvaluator, ToySpace
+from fakes import ToyEvaluator, ToySpace, toy_parts
 
 import nasforge as nf
 from nasforge.cli.main import main
@@ -196,19 +196,12 @@ def test_malformed_genotype_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "nasforge: error:" in capsys.readouterr().err
 
 
-def _toy_parts(evaluator: ToyEvaluator) -> object:
-    def build(settings: dict[str, object]) -> tuple[object, object, object]:
-        return ToySpace(), nf.strategies.create("random"), evaluator
-
-    return build
-
-
 def test_ctrl_c_exits_130_and_resume_hint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import nasforge.cli.search as search
 
-    monkeypatch.setattr(search, "build_parts", _toy_parts(ToyEvaluator(interrupt_at=2)))
+    monkeypatch.setattr(search, "build_parts", toy_parts(ToyEvaluator(interrupt_at=2)))
     store = tmp_path / "c.db"
     rc = main(["search", "--store", str(store), "--name", "toy", "--trials", "5", "--workers", "1",
                "--no-progress"])
@@ -224,7 +217,7 @@ def test_aborted_search_exits_1_with_summary(
 ) -> None:
     import nasforge.cli.search as search
 
-    monkeypatch.setattr(search, "build_parts", _toy_parts(ToyEvaluator(fail_all=True)))
+    monkeypatch.setattr(search, "build_parts", toy_parts(ToyEvaluator(fail_all=True)))
     rc = main(["search", "--store", str(tmp_path / "a.db"), "--name", "toy", "--trials", "9",
                "--workers", "1", "--max-consecutive-failures", "2", "--no-progress"])
     err = capsys.readouterr().err

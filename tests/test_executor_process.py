@@ -64,6 +64,25 @@ def test_jobs_run_on_both_workers_and_evaluator_is_shipped_once(executor):
     assert results[0].started_at <= results[0].completed_at
 
 
+def test_the_drivers_stop_answer_stops_a_running_worker_trial_at_that_step():
+    seen: list[tuple[int, float]] = []
+
+    def answer(number: int, step: float, metrics: dict[str, float]) -> bool:
+        seen.append((number, step))
+        return step < 3  # stop after the third epoch
+
+    with ProcessExecutor(workers=1) as ex:
+        ex.start(FakeEvaluator(), on_report=answer)
+        ex.submit(job(60, "steps", t=0.05, x=10))
+        result = collect(ex, 1)[60]
+        ex.submit(job(61, "ok"))  # the worker serves the next trial as usual
+        assert collect(ex, 1)[61].status == "ok"
+    assert result.status == "pruned", result.traceback
+    assert result.metrics["stopped_at"] == 3 and result.metrics["last_step"] == 3  # at step 3, not later
+    assert [step for step, _ in result.intermediate] == [1.0, 2.0, 3.0]
+    assert seen[:3] == [(60, 1.0), (60, 2.0), (60, 3.0)]  # each report answered while the trial ran
+
+
 def test_workers_use_the_configured_torch_threads():
     with ProcessExecutor(workers=1, threads=1) as ex:  # torch imported lazily inside the trial
         ex.start(FakeEvaluator())
@@ -170,12 +189,18 @@ def test_bad_configuration_fails_early_with_typed_errors():
         ProcessExecutor(workers=1).submit(job(0))
 
 
-def test_prepare_failure_is_reported_at_start():
+def test_prepare_failure_is_reported_before_the_first_job():
     ex = ProcessExecutor(workers=1)
+    ex.start(_BadPrepare())  # returns at once: the workers start while the driver prepares
     with pytest.raises(EvaluationError, match="task data missing") as info:
-        ex.start(_BadPrepare())
+        ex.ready()
     assert info.value.reason == "worker_init"
     assert ex.pids == []
+    ex = ProcessExecutor(workers=1)
+    ex.start(_BadPrepare())
+    with pytest.raises(EvaluationError, match="task data missing"):
+        ex.submit(job(0))  # submit waits for the workers first
+    assert ex.in_flight == 0
 
 
 class _Returns(FakeEvaluator):
@@ -203,11 +228,16 @@ def test_run_job_maps_outcomes_without_a_process():
     inf = run_job(_Returns({"valid_acc": 0.5, "loss": float("inf")}), job(3))
     assert (inf.status, inf.reason) == ("failed", "non_finite") and "loss" in inf.traceback
     seen: list[tuple[int, float]] = []
-    stopper = CollectingReporter(4, on_report=lambda n, s, m: seen.append((n, s)),
-                                 should_stop=lambda step, m: step >= 2)
-    pruned = run_job(_Returns({"valid_acc": 0.2}), job(4), stopper)
+
+    def answer(n: int, step: float, metrics: dict[str, float]) -> bool:
+        seen.append((n, step))
+        return step < 2
+
+    pruned = run_job(_Returns({"valid_acc": 0.2}), job(4), CollectingReporter(4, on_report=answer))
     assert pruned.status == "pruned" and [s for s, _ in pruned.intermediate] == [1.0, 2.0]
     assert seen == [(4, 1.0), (4, 2.0)]
+    silent = CollectingReporter(5, on_report=lambda n, s, m: None)  # no answer: continue
+    assert run_job(_Returns({"valid_acc": 0.3}), job(5), silent).status == "ok"
 
 
 def test_ray_is_imported_only_when_a_ray_executor_starts():
@@ -221,3 +251,25 @@ def test_ray_is_imported_only_when_a_ray_executor_starts():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_workers_started_before_the_evaluator_serve_it_once_it_comes():
+    ex = ProcessExecutor(workers=2)
+    ex.prestart(warm=("json",))  # as the CLI does while it loads data and builds the study
+    early = set(ex.pids) if ex.pids else set()
+    warm = {p.pid for p, _ in ex._warm}
+    assert len(warm) == 2 and early == set()  # running, not yet serving
+    ex.start(FakeEvaluator())
+    assert set(ex.pids) == warm  # the same processes took the evaluator: none spawned again
+    for n in range(4):
+        ex.submit(job(70 + n))
+    results = collect(ex, 4)
+    assert {r.metrics["pid"] for r in results.values()} == warm
+    assert {r.metrics["loads"] for r in results.values()} == {1}
+    ex.shutdown()
+    assert all(gone(pid) for pid in warm)
+    unused = ProcessExecutor(workers=1)
+    unused.prestart()
+    pid = unused._warm[0][0].pid
+    unused.shutdown()  # never started: its early worker is stopped too
+    assert gone(pid)

@@ -45,10 +45,21 @@ def cluster():
     ray.cloudpickle.unregister_pickle_by_value(executor_fakes)
 
 
+#: trial number -> the step after which the driver answers "stop"; every report answered, in order
+STOP_AFTER: dict[int, int] = {}
+ANSWERED: list[tuple[int, float]] = []
+
+
+def answer(number: int, step: float, metrics: dict[str, float]) -> bool:
+    ANSWERED.append((number, step))
+    return step < STOP_AFTER.get(number, 10**9)
+
+
 @pytest.fixture(scope="module")
 def executor(cluster):
     ex = create("ray", workers=2, trial_timeout=5.0)
-    ex.start(FakeEvaluator(payload_size=1_000_000))
+    ex.start(FakeEvaluator(payload_size=1_000_000), on_report=answer)
+    ex.ready()
     yield ex
     ex.shutdown(cancel=True)
     assert cluster.is_initialized()  # the executor leaves an instance it did not start running
@@ -67,6 +78,16 @@ def test_jobs_run_on_two_actors_with_the_evaluator_shipped_once(executor):
     assert {r.metrics["prepared"] for r in results.values()} == {1}
     assert results[2].metrics["seed"] == 102
     assert [step for step, _ in results[0].intermediate] == [1.0, 2.0]
+
+
+def test_the_drivers_stop_answer_stops_a_running_actor_trial_at_that_step(executor):
+    STOP_AFTER[40] = 3
+    executor.submit(Job(40, arch("steps", 10, 0.05), EvalContext(trial_number=40)))
+    result = collect(executor, 1)[40]
+    assert result.status == "pruned", result.traceback
+    assert result.metrics["stopped_at"] == 3 and result.metrics["last_step"] == 3  # at step 3, not later
+    assert [step for step, _ in result.intermediate] == [1.0, 2.0, 3.0]
+    assert [s for n, s in ANSWERED if n == 40] == [1.0, 2.0, 3.0]  # answered live, one by one
 
 
 def test_exception_and_non_finite_are_failures(executor):

@@ -18,6 +18,7 @@ import numpy as np
 
 from nasforge.errors import StoreError
 from nasforge.study import Study
+from nasforge.study.lease import read_lease
 from nasforge.study.store import Store
 
 FAKES = Path(__file__).parent / "fakes.py"
@@ -90,4 +91,4 @@ def test_sigkill_driver_then_resume_loses_nothing(tmp_path: Path) -> None:
     reruns = {t.info.get("retry_of") for t in trials}
     assert all(t.number in reruns for t in lost)  # every lost candidate was re-run
     assert study.store.integrity_check() == "ok"
-    assert study.store.read_lease(study.record.id) is None
+    assert read_lease(study.store, study.record.id) is None

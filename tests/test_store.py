@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 
 from nasforge.errors import StoreError
 from nasforge.space import Architecture
-from nasforge.study.store import SCHEMA_VERSION, Store
+from nasforge.study.schema import SCHEMA_VERSION
+from nasforge.study.store import Store
 from nasforge.trial import Candidate, TrialState
 
 
@@ -116,3 +118,125 @@ def test_failed_write_leaves_store_unchanged(store_path: Path) -> None:
         conn.execute("DELETE FROM trials")
         raise RuntimeError("interrupted mid-transaction")
     assert len(store.trials(sid)) == 1
+
+
+V1_DUMP = Path(__file__).parent / "data" / "store_v1.sql"
+
+
+def _v1_store(path: Path) -> Path:
+    """A store file written by nasforge 0.1.0 (schema version 1), rebuilt from its SQL text."""
+    conn = sqlite3.connect(path)
+    conn.executescript(V1_DUMP.read_text())
+    conn.close()
+    return path
+
+
+def _version(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("SELECT value FROM nasforge_meta WHERE key='schema_version'").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_a_0_1_0_store_is_migrated_with_every_trial(tmp_path: Path) -> None:
+    path = _v1_store(tmp_path / "old.db")
+    assert _version(path) == 1
+    with Store(path, create=False, read_only=True) as store:  # read-only: read as it is, not migrated
+        sid = store.get_study("old").id
+        before = store.trials(sid)
+        assert [t.metrics.get("macs") for t in before[:3]] == [1079, 1049, 1026]  # the old key is read
+    assert _version(path) == 1
+    with Store(path, create=False) as store:  # a writing open migrates
+        assert store.version == SCHEMA_VERSION == 2
+        after = store.trials(sid)
+    assert _version(path) == 2
+    assert [(t.number, t.state, t.architecture, t.value) for t in after] == [
+        (t.number, t.state, t.architecture, t.value) for t in before
+    ]
+    assert len(after) == 4 and after[3].state is TrialState.RUNNING
+    for trial in after[:3]:
+        assert "flops" not in trial.metrics and trial.metrics["macs"] > 1000
+    conn = sqlite3.connect(path)
+    stored = [json.loads(m) for (m,) in conn.execute("SELECT metrics FROM trials ORDER BY number")]
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(trials)")]
+    conn.close()
+    assert all("flops" not in m for m in stored) and "driver" in columns  # rewritten, not just read
+
+
+def test_a_migrated_0_1_0_study_resumes(tmp_path: Path) -> None:
+    from fakes import ToyEvaluator
+
+    from nasforge.study import Study
+
+    path = _v1_store(tmp_path / "old.db")
+    study = Study.load(store=path, name="old", evaluator=ToyEvaluator())
+    study.optimize(n_trials=5, show_progress=False)
+    trials = study.trials
+    assert trials[3].error == "driver_lost" and trials[4].info["retry_of"] == 3  # the dead driver's trial
+    assert study.store.count_budget(study.record.id) == 5 and len(trials) == 6
+    assert all(t.state is TrialState.COMPLETE for t in trials if t.number != 3)
+
+
+def test_a_newer_store_is_refused_with_both_versions(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE nasforge_meta SET value = '7' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    for read_only in (False, True):
+        message = f"schema version 7, this nasforge reads versions up to {SCHEMA_VERSION}"
+        with pytest.raises(StoreError, match=message):
+            Store(path, create=False, read_only=read_only)
+    assert path.read_bytes() == before
+
+
+def test_a_failed_migration_leaves_the_store_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nasforge.study import schema
+
+    path = _v1_store(tmp_path / "old.db")
+
+    def broken(conn: sqlite3.Connection) -> None:
+        schema._migrate_1_to_2(conn)  # every step of it runs, then the last one fails
+        raise sqlite3.OperationalError("disk I/O error (simulated)")
+
+    monkeypatch.setitem(schema.MIGRATIONS, 1, broken)
+    with pytest.raises(StoreError, match=r"could not migrate .* left unchanged"):
+        Store(path, create=False)
+    assert _version(path) == 1
+    conn = sqlite3.connect(path)
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(trials)")]
+    metrics = conn.execute("SELECT metrics FROM trials WHERE number = 0").fetchone()[0]
+    conn.close()
+    assert "driver" not in columns and '"flops"' in metrics  # rolled back as one transaction
+
+
+def test_fail_running_of_one_driver_leaves_the_other_drivers_trials(store_path: Path) -> None:
+    store = Store(store_path)
+    sid = store.create_study("a", {}).id
+    mine = store.create_trial(sid, _cand(0), hash_="h0", seed_fn=lambda n: n, driver="me")
+    theirs = store.create_trial(sid, _cand(1), hash_="h1", seed_fn=lambda n: n, driver="them")
+    assert store.fail_running(sid, "interrupted", owner="me") == [mine]
+    assert store.get_trial(sid, theirs).state is TrialState.RUNNING
+    assert store.fail_running(sid, "driver_lost") == [theirs]  # a recovery fails every RUNNING trial
+
+
+def test_a_guarded_write_is_refused_when_the_guard_says_so(store_path: Path) -> None:
+    from nasforge.errors import LeaseLost
+
+    store = Store(store_path)
+    sid = store.create_study("a", {}).id
+
+    def taken(conn: sqlite3.Connection) -> None:
+        raise LeaseLost("taken over")
+
+    store.guard(sid, taken)
+    with pytest.raises(LeaseLost):
+        _new_trial(store, sid, 0)
+    assert store.trials(sid) == []
+    store.guard(sid, None)
+    assert _new_trial(store, sid, 0) == 0

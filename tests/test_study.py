@@ -12,6 +12,7 @@ from fakes import FlakyExecutor, ToyEvaluator, ToySpace, score
 import nasforge as nf
 from nasforge.errors import ConfigError, StoreError, StudyAborted
 from nasforge.study import Study, TrialState, derive_seed
+from nasforge.study.lease import read_lease
 
 
 def _study(path: Path, name: str = "s", evaluator: ToyEvaluator | None = None, seed: int = 0,
@@ -149,8 +150,9 @@ def test_second_driver_refuses_and_dead_lease_is_taken_over(store_path: Path) ->
     with store.transaction() as conn:
         conn.execute("UPDATE leases SET pid = ? WHERE study_id = ?", (dead.pid, study.record.id))
     study.optimize(n_trials=2, show_progress=False, save_budget=True)
-    assert len(study.trials) == 2 and store.read_lease(study.record.id) is None
-    assert store.get_study("s").config["budget"] == {"n_trials": 2}
+    assert len(study.trials) == 2 and read_lease(store, study.record.id) is None
+    assert store.get_study("s").config["budget"] == {
+        "n_trials": 2, "workers": 1, "executor": "auto", "retries": 1, "max_consecutive_failures": 10}
 
 
 def test_worker_lost_is_requeued_and_counted_once(store_path: Path) -> None:
@@ -186,7 +188,7 @@ def test_ctrl_c_stops_cleanly_and_resume_reruns(store_path: Path) -> None:
     trials = study.trials
     assert [t.state for t in trials[:2]] == [TrialState.COMPLETE] * 2
     assert trials[2].state is TrialState.FAILED and trials[2].error == "interrupted"
-    assert study.store.read_lease(study.record.id) is None and study.store.integrity_check() == "ok"
+    assert read_lease(study.store, study.record.id) is None and study.store.integrity_check() == "ok"
     resumed = Study.load(store=store_path, name="s", evaluator=ToyEvaluator())
     resumed.optimize(n_trials=5, show_progress=False)
     trials = resumed.trials
@@ -251,3 +253,50 @@ def test_progress_reports_done_total_and_best(store_path: Path) -> None:
     bar = RichProgress("valid_acc", console=Console(file=buffer, width=100))
     study.optimize(n_trials=5, progress=bar)
     assert "5/5" in buffer.getvalue() and "best valid_acc" in buffer.getvalue()
+
+
+class _EpochToy(ToyEvaluator):
+    """The toy evaluator as a 4-epoch training: reports epochs 1 and 2, then returns."""
+
+    epochs = 4
+
+    def evaluate(self, architecture, context, reporter=None):  # type: ignore[no-untyped-def]
+        import time
+
+        for step, acc in ((1, 0.5), (2, 0.625)):
+            time.sleep(0.25)
+            if reporter is not None:
+                reporter.report(step, {"valid_acc": acc, "train_loss": 1.0 / step})
+        return super().evaluate(architecture, context, None)
+
+
+def test_progress_shows_each_running_trial_with_its_epoch_and_valid_acc(store_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from nasforge.study.progress import Progress, RichProgress
+
+    events: list[tuple[str, object]] = []
+
+    class Recorder(Progress):
+        def trial_started(self, number: int, budget: float | None) -> None:
+            events.append(("started", (number, budget)))
+
+        def trial_report(self, number: int, step: float, metrics: dict[str, float]) -> None:
+            events.append(("report", (number, step, metrics["valid_acc"])))
+
+        def trial_finished(self, number: int) -> None:
+            events.append(("finished", number))
+
+    study = _study(store_path, evaluator=_EpochToy())
+    study.optimize(n_trials=1, progress=Recorder())
+    assert events == [("started", (0, 4)), ("report", (0, 1.0, 0.5)), ("report", (0, 2.0, 0.625)),
+                      ("finished", 0)]
+    buffer = io.StringIO()  # a terminal: rich redraws while the trial runs
+    console = Console(file=buffer, width=120, force_terminal=True, color_system=None)
+    study.optimize(n_trials=3, progress=RichProgress("valid_acc", console=console, refresh_every=0.0))
+    text = buffer.getvalue()
+    assert "#1 epoch" in text and "#2 epoch" in text  # a line per running trial ...
+    assert "2/4" in text and "valid_acc 0.6250" in text  # ... with its epoch/budget and latest accuracy
+    assert "3/3" in text and "best valid_acc" in text  # and the bar with done/total and the best

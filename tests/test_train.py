@@ -43,12 +43,12 @@ class Recorder(Reporter):
 def test_metrics_and_reports() -> None:
     rec = Recorder()
     m = evaluator().evaluate(ARCH, EvalContext(seed=1), rec)
-    for key in ("valid_acc", "test_acc", "params", "flops", "latency_ms", "train_seconds", "epoch_seconds"):
+    for key in ("valid_acc", "test_acc", "params", "macs", "latency_ms", "train_seconds", "epoch_seconds"):
         assert key in m
     assert m["epochs"] == 2 and rec.steps == [1, 2]
-    assert m["params"] > 0 and m["flops"] > 0 and m["latency_ms"] > 0
+    assert m["params"] > 0 and m["macs"] > 0 and m["latency_ms"] > 0
     # conv1: 16 * 8 * 1 * 3 MACs, conv2: 8 * 8 * 8 * 3, head: 8 * 3
-    assert m["flops"] == 16 * 8 * 3 + 8 * 8 * 8 * 3 + 8 * 3
+    assert m["macs"] == 16 * 8 * 3 + 8 * 8 * 8 * 3 + 8 * 3
 
 
 def test_deterministic_under_seed_and_leaves_global_rng(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from nasforge.checks import check_choice, check_int
 from nasforge.errors import ConfigError, EvaluationError
 from nasforge.trial import Trial, TrialState
 
@@ -124,16 +125,13 @@ def plan(
     strategy_options: dict[str, dict[str, Any]] | None = None,
 ) -> list[RunSpec]:
     """Validate everything up front and list the runs (dataset-major, then strategy, then seed)."""
-    if benchmark not in BENCHMARKS:
-        raise ConfigError(f"benchmark must be one of {list(BENCHMARKS)}, got {benchmark!r}")
+    check_choice("benchmark", benchmark, BENCHMARKS)
     from nasforge.space.nasbench_graph import check_dataset
     from nasforge.strategies import STRATEGIES
 
-    for name, value in (("queries", queries), ("seeds", seeds)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-    if isinstance(seed_offset, bool) or not isinstance(seed_offset, int) or seed_offset < 0:
-        raise ConfigError(f"seed_offset must be an integer >= 0, got {seed_offset!r}")
+    check_int("queries", queries, 1)
+    check_int("seeds", seeds, 1)
+    check_int("seed_offset", seed_offset, 0)
     if not datasets or not strategies:
         raise ConfigError("give at least one dataset and one strategy")
     for group, items in (("datasets", datasets), ("strategies", strategies)):
@@ -169,8 +167,7 @@ def execute(
     on_done: Callable[[RunResult], None] | None = None,
 ) -> list[RunResult]:
     """Run every spec, in this process (``workers=1``) or in a process pool; results in spec order."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
+    check_int("workers", workers, 1)
     results: dict[int, RunResult] = {}
     if workers == 1:
         for i, spec in enumerate(specs):

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         f"  {record['objective']}: {fmt(record['value'])}   test accuracy: {fmt(record['test_acc'])}"
     )
-    for key in ("params", "flops", "latency_ms", "train_seconds"):
+    for key in ("params", "macs", "latency_ms", "train_seconds"):
         if key in record["metrics"]:
             console.print(f"  {key}: {fmt(record['metrics'][key])}")
     if record["checkpoint"]:

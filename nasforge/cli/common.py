@@ -39,11 +39,14 @@ def add_store_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def load_study(args: argparse.Namespace, *, need_evaluator: bool = False) -> Any:
-    """Load ``args.name`` from ``args.store`` (read-only unless ``need_evaluator``)."""
+    """Load ``args.name`` from ``args.store``: read-only (no strategy, no evaluator, no write: what
+    ``status`` and ``best`` need) unless ``need_evaluator``."""
     from nasforge.study import Study
 
     store = args.store or DEFAULT_STORE
-    return Study.load(store=store, name=args.name, build_evaluator=need_evaluator)
+    if need_evaluator:
+        return Study.load(store=store, name=args.name)
+    return Study.load(store=store, name=args.name, read_only=True)
 
 
 def fmt(value: Any, digits: int = 4) -> str:

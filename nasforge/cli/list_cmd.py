@@ -17,7 +17,7 @@ def register(subparsers: Any) -> None:
 
 
 def names(kind: str) -> list[tuple[str, str]]:
-    """``(name, note)`` pairs; the note says when an entry cannot be loaded here."""
+    """``(name, note)`` pairs; the note says which optional packages an entry needs and lacks here."""
     if kind == "ops":
         from nasforge.ops import get_op, list_ops  # the op catalog: no torch imported
 
@@ -27,15 +27,19 @@ def names(kind: str) -> list[tuple[str, str]]:
 
         return [(n, "") for n in list_tasks()] + [("FILE.npz / FILE.csv", "your own data")]
     registry = _registry(kind)
-    out = []
-    for name in registry.names():
-        try:
-            registry.get(name)
-            note = ""
-        except ImportError as exc:
-            note = f"not available ({exc.name or exc})"
-        out.append((name, note))
-    return out
+    return [(name, _note(registry, name)) for name in registry.names()]
+
+
+def _note(registry: Any, name: str) -> str:
+    """Which optional packages entry ``name`` lacks here, and how to install them (nothing is imported)."""
+    from nasforge.registry import EXTRAS
+
+    missing = registry.missing(name)
+    if not missing:
+        return ""
+    extras = sorted({EXTRAS[m] for m in missing if m in EXTRAS})
+    hint = f": pip install 'nasforge[{','.join(extras)}]'" if extras else ""
+    return f"needs {', '.join(missing)}, not installed{hint}"
 
 
 def _registry(kind: str) -> Any:

@@ -1,8 +1,8 @@
 """``nasforge search``: run (or continue) an architecture search.
 
 With no arguments it runs the built-in default (``nasforge/defaults.py``: MNIST-1D, the chain space,
-regularized evolution) into ``./nasforge.db``. Settings come from, in increasing priority: the
-built-in default, ``--config FILE.toml`` (keys = the flag names with underscores; ``space_opt``,
+regularized evolution, a demo budget) into ``./nasforge.db``. Settings come from, in increasing priority:
+the built-in default, ``--config FILE.toml`` (keys = the flag names with underscores; ``space_opt``,
 ``strategy_opt`` and ``evaluator_opt`` are tables) and the flags. Example config::
 
     task = "digits"
@@ -16,6 +16,11 @@ built-in default, ``--config FILE.toml`` (keys = the flag names with underscores
     population = 10
     sample = 3
 
+The demo budget (a time limit, a trial count and 2 workers) applies only when no budget is given: with
+any of --trials, --time-limit, --workers, --executor, --ray-address (or those keys in the file), what is
+not given means no time limit and 1 worker. The first line printed lists every setting and where it came
+from (default / config / flag).
+
 A study that already exists under ``--name`` is continued when its stored config matches (up to the
 new ``--trials`` total) and refused, showing the difference, when it does not.
 """
@@ -23,12 +28,23 @@ new ``--trials`` total) and refused, showing the difference, when it does not.
 from __future__ import annotations
 
 import argparse
-import math
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from nasforge.cli.common import DEFAULT_STORE, add_store_arg, parse_options
+from nasforge.cli.common import DEFAULT_STORE, parse_options
+from nasforge.cli.running import (
+    BUDGET_KEYS,
+    TRAINING_WARM,
+    add_run_args,
+    fill_budget,
+    make_run_executor,
+    prestart,
+    print_settings,
+    run_study,
+    settings_line,
+    validate_run_settings,
+)
 from nasforge.errors import ConfigError
 
 #: the keys of a search config (flags use dashes)
@@ -51,22 +67,6 @@ SCALAR_KEYS: dict[str, type] = {
     "max_consecutive_failures": int,
 }
 TABLE_KEYS = ("space_opt", "strategy_opt", "evaluator_opt")
-
-#: used when ``nasforge/defaults.py`` is not importable
-FALLBACK_DEFAULTS: dict[str, Any] = {
-    "task": "mnist1d",
-    "space": "chain",
-    "strategy": "regularized-evolution",
-    "trials": 30,
-    "epochs": 10,
-    "seed": 0,
-    "device": "auto",
-    "workers": 1,
-    "executor": "auto",
-    "retries": 1,
-    "max_consecutive_failures": 10,
-    "strategy_opt": {"population": 10, "sample": 3},
-}
 
 
 def register(subparsers: Any) -> None:
@@ -92,35 +92,12 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def add_run_args(p: argparse.ArgumentParser) -> None:
-    """Flags shared by ``search`` and ``resume`` (budget and where trials run)."""
-    add_store_arg(p)
-    p.add_argument("--trials", type=int, help="total number of trials of the study")
-    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop starting trials after this")
-    p.add_argument("--workers", type=int, help="trials run in parallel (default 1)")
-    p.add_argument("--executor", help="auto, serial, process or ray (auto: serial for one worker)")
-    p.add_argument("--ray-address", metavar="HOST:PORT", help="join this Ray cluster (implies ray)")
-    p.add_argument("--trial-timeout", type=float, metavar="SECONDS", help="fail trials running longer")
-    p.add_argument("--retries", type=int, help="re-runs of a trial whose worker died (default 1)")
-    p.add_argument("--max-consecutive-failures", type=int, help="abort after this many failures in a row")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--top", type=int, default=10, help="rows of the results table (default 10)")
-
-
 # -- settings -----------------------------------------------------------------------------------
 def builtin_defaults() -> dict[str, Any]:
-    """The built-in default search settings (``nasforge.defaults`` if present)."""
-    try:
-        from nasforge import defaults
-    except ImportError:
-        return _copy(FALLBACK_DEFAULTS)
-    for attr in ("SEARCH", "DEFAULT_SEARCH", "DEFAULTS"):
-        value = getattr(defaults, attr, None)
-        if isinstance(value, dict):
-            merged = _copy(FALLBACK_DEFAULTS)
-            merged.update(_copy(value))
-            return merged
-    return _copy(FALLBACK_DEFAULTS)
+    """The built-in default search settings (``nasforge.defaults.SEARCH``, a copy)."""
+    from nasforge import defaults
+
+    return _copy(defaults.SEARCH)
 
 
 def _copy(d: dict[str, Any]) -> dict[str, Any]:
@@ -163,59 +140,55 @@ def _typed(key: str, value: Any, source: str) -> Any:
 
 
 def resolve_settings(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Merge the built-in default, the TOML file and the flags (flags win).
+    """Merge the built-in default, the TOML file and the flags (flags win); ``settings["_sources"]`` says
+    where each came from (``default`` / ``config`` / ``flag``).
 
     The default's ``space_opt``/``strategy_opt``/``evaluator_opt`` belong to the default space, strategy
-    and (training) evaluator: they are dropped when another space/strategy is chosen.
+    and (training) evaluator: they are dropped when another space/strategy is chosen. The budget follows
+    :mod:`nasforge.cli.running` (the demo budget only when no budget key is given).
     """
     defaults = defaults if defaults is not None else builtin_defaults()
     settings = _copy(defaults)
+    sources = {key: "default" for key in (*SCALAR_KEYS, *TABLE_KEYS)}
     from_file = read_config_file(args.config) if getattr(args, "config", None) else {}
     settings.update(from_file)
+    sources.update({key: "config" for key in from_file})
     for key in SCALAR_KEYS:
         value = getattr(args, key, None)
         if value is not None:
             settings[key] = value
+            sources[key] = "flag"
+    given = {key for key in BUDGET_KEYS if sources[key] != "default"}
+    fill_budget(settings, sources, given, defaults)
     for opt, part in (("space_opt", "space"), ("strategy_opt", "strategy"), ("evaluator_opt", "space")):
         if opt not in from_file and settings.get(part) != defaults.get(part):
             settings[opt] = {}
     for opt in TABLE_KEYS:
-        given = parse_options(getattr(args, opt, None), "--" + opt.replace("_", "-"))
-        settings[opt] = {**(settings.get(opt) or {}), **given}
-        settings[f"_{opt}_is_default"] = opt not in from_file and not given
+        given_opts = parse_options(getattr(args, opt, None), "--" + opt.replace("_", "-"))
+        settings[opt] = {**(settings.get(opt) or {}), **given_opts}
+        settings[f"_{opt}_is_default"] = opt not in from_file and not given_opts
+        if given_opts:
+            sources[opt] = "flag" if opt not in from_file else "config+flag"
     validate_settings(settings)
+    settings["_sources"] = sources
     return settings
 
 
 def validate_settings(s: dict[str, Any]) -> None:
-    """Budgets and counts in range; one clear :class:`ConfigError` otherwise."""
-    checks = (
-        ("trials", 1),
-        ("epochs", 1),
-        ("workers", 1),
-        ("seed", 0),
-        ("retries", 0),
-        ("max_consecutive_failures", 1),
-    )
-    for key, low in checks:
-        value = s.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
-            raise ConfigError(f"--{key.replace('_', '-')} must be an integer >= {low}, got {value!r}")
-    for key in ("time_limit", "trial_timeout"):
-        value = s.get(key)
-        if value is not None and (not math.isfinite(value) or value <= 0):
-            flag = "--" + key.replace("_", "-")
-            raise ConfigError(f"{flag} must be a positive number of seconds, got {value!r}")
+    """Budgets and counts in range, the parts named; one clear :class:`ConfigError` otherwise."""
+    validate_run_settings(s)
     for key in ("task", "space", "strategy"):
         if not isinstance(s.get(key), str) or not s[key]:
             raise ConfigError(f"--{key} must be given (got {s.get(key)!r})")
     name = s.get("name")
     if name is not None and (not name.strip() or len(name) > 200):
         raise ConfigError(f"--name must be a non-empty study name, got {name!r}")
-    if s.get("ray_address"):
-        if s.get("executor") not in (None, "auto", "ray"):
-            raise ConfigError(f"--ray-address needs --executor ray, got --executor {s['executor']}")
-        s["executor"] = "ray"
+
+
+#: the settings shown in ``search``'s first line, in order
+SHOWN = ("task", "space", "strategy", "epochs", "trials", "time_limit", "workers", "executor", "ray_address",
+         "trial_timeout", "retries", "seed", "device", "store", "name", "space_opt", "strategy_opt",
+         "evaluator_opt")
 
 
 def default_name(s: dict[str, Any], space: Any = None) -> str:
@@ -242,21 +215,16 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
         if "dataset" in space.params:
             params.setdefault("dataset", space.params["dataset"])
         return space, strategy, EVALUATORS.create("tabular", **params)
-    from nasforge import data
-
-    task = data.load(s["task"])
+    evaluator = EVALUATORS.create(
+        "train", task=s["task"], space=None, epochs=s["epochs"], device=s.get("device") or "auto",
+        **evaluator_opt,
+    )
+    evaluator.prepare()  # loads the task, once: the space follows its input kind
+    task = evaluator.task_data
     if task.input_kind == "tabular" and s.get("_space_opt_is_default"):
         space_opt = {}  # the default's options choose signal ops; tabular data needs the space's own
     space = _space_for_task(s["space"], space_opt, task.input_kind)
-    evaluator = EVALUATORS.create(
-        "train",
-        task=s["task"],
-        space=space,
-        epochs=s["epochs"],
-        device=s.get("device") or "auto",
-        **evaluator_opt,
-    )
-    evaluator.prepare()
+    evaluator.space = space  # the evaluator builds its models in this space (it has built none yet)
     return space, strategy, evaluator
 
 
@@ -285,64 +253,38 @@ def run(args: argparse.Namespace) -> int:
     from nasforge.study import Study
 
     s = resolve_settings(args)
-    try:
-        space, strategy, evaluator = build_parts(s)
-    except TypeError as exc:  # an unexpected keyword in --space-opt / --strategy-opt / --evaluator-opt
-        raise ConfigError(f"bad option for {s['space']}/{s['strategy']}: {exc}") from exc
     executor = make_run_executor(s)
-    name = s.get("name") or default_name(s, space)
-    store = s.get("store") or DEFAULT_STORE
-    study = Study.create(
-        store=store,
-        name=name,
-        space=space,
-        strategy=strategy,
-        evaluator=evaluator,
-        seed=s.get("seed") or 0,
-        load_if_exists=True,
-    )
-    return run_study(study, s, args, executor)
-
-
-def make_run_executor(s: dict[str, Any]) -> Any:
-    """The executor of the settings (built before anything is stored, so bad flags store nothing)."""
-    from nasforge.study.study import make_executor
-
-    options = {"address": s["ray_address"]} if s.get("ray_address") else None
-    return make_executor(s.get("executor") or "auto", s.get("workers") or 1, s.get("trial_timeout"), options)
-
-
-def run_study(study: Any, s: dict[str, Any], args: argparse.Namespace, executor: Any = None) -> int:
-    """Optimise ``study`` with the budget/executor settings ``s``, then print the results."""
-    from rich.console import Console
-
-    from nasforge.cli.table import print_results
-
-    n_trials = s.get("trials")
-    console = Console(stderr=True)
-    console.print(
-        f"study [bold]{study.name}[/bold] in {study.store.path}: space {study.space.name}, strategy "
-        f"{study.strategy.name}, objective {study.objective}, "
-        f"{f'{n_trials} trials' if n_trials else 'no trial limit'}"
-        + (f", time limit {s['time_limit']:.0f}s" if s.get("time_limit") else "")
-    )
-    executor = executor if executor is not None else make_run_executor(s)
-    study.optimize(
-        n_trials=n_trials,
-        timeout=s.get("time_limit"),
-        workers=s.get("workers") or 1,
-        executor=executor,
-        trial_timeout=s.get("trial_timeout"),
-        retries=1 if s.get("retries") is None else s["retries"],
-        max_consecutive_failures=s.get("max_consecutive_failures") or 10,
-        show_progress=not getattr(args, "no_progress", False),
-        save_budget=True,
-    )
-    print_results(study, top=max(1, getattr(args, "top", 10) or 10))
-    if study.interrupted:
-        console.print(
-            f"interrupted; the store is consistent. Continue with: nasforge resume {study.name} "
-            f"--store {study.store.path}"
+    try:  # whatever fails, the workers started early stop with it
+        prestart(executor, _warm_modules(s["space"]))  # they start while the data loads
+        try:
+            space, strategy, evaluator = build_parts(s)
+        except TypeError as exc:  # an unexpected keyword in --space-opt / --strategy-opt / --evaluator-opt
+            raise ConfigError(f"bad option for {s['space']}/{s['strategy']}: {exc}") from exc
+        name = s.get("name") or default_name(s, space)
+        sources = s["_sources"]
+        shown = {k: v for k, v in s.items() if not k.endswith("_opt") or sources.get(k) != "default"}
+        shown.update(store=s.get("store") or DEFAULT_STORE, name=name)
+        sources.setdefault("name", "default")
+        print_settings(settings_line("search", shown, sources, SHOWN))  # the first line, input valid
+        study = Study.create(
+            store=s.get("store") or DEFAULT_STORE,
+            name=name,
+            space=space,
+            strategy=strategy,
+            evaluator=evaluator,
+            seed=s.get("seed") or 0,
+            load_if_exists=True,
         )
-        return 130
-    return 0
+        return run_study(study, s, args, executor)
+    finally:
+        executor.shutdown(cancel=True)
+
+
+def _warm_modules(space_name: str) -> tuple[str, ...]:
+    """What early workers import: the training stack, unless the space is a tabular benchmark."""
+    from nasforge import spaces
+
+    try:
+        return TRAINING_WARM if spaces.SPACES.get(space_name).input_kinds else ()
+    except ConfigError:  # an unknown space: build_parts reports it
+        return ()

@@ -22,7 +22,7 @@ def study_rows(store_path: str) -> list[dict[str, Any]]:
     """One summary per stored study."""
     from nasforge.study.store import Store
 
-    with Store(store_path, create=False) as store:
+    with Store(store_path, create=False, read_only=True) as store:
         rows = []
         for record in store.list_studies():
             trials = store.trials(record.id)

@@ -45,7 +45,9 @@ def load(source: Any, /, **options: Any) -> Task:
         if suffix in (".npz", ".csv"):
             from nasforge.data import user
 
-            return user.load_npz(text, **options) if suffix == ".npz" else user.load_csv(text, **options)
+            task = user.load_npz(text, **options) if suffix == ".npz" else user.load_csv(text, **options)
+            task.meta.setdefault("path", str(Path(text).resolve()))  # recorded with a study (resume)
+            return task
         if text in TASKS:
             return TASKS.create(text, **options)
         if Path(text).exists():

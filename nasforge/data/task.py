@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,11 +68,23 @@ class Task:
         y = getattr(self, f"y_{split}")
         return self.raw_x[split], np.asarray([self.labels[int(i)] for i in y])
 
+    @functools.cached_property
+    def data_hash(self) -> str:
+        """sha256 (hex) over the train/valid/test arrays and labels: dtype, shape and bytes of each."""
+        digest = hashlib.sha256()
+        for array in (self.x_train, self.y_train, self.x_valid, self.y_valid, self.x_test, self.y_test):
+            a = np.ascontiguousarray(array)
+            digest.update(f"{a.dtype.str}{a.shape};".encode())
+            digest.update(a.tobytes())
+        return digest.hexdigest()
+
     def describe(self) -> dict[str, Any]:
-        """Task descriptor recorded with a study (meta-learning uses it; ``preprocessing`` is the
-        input contract that ``nasforge predict`` / ``export`` read back from the store)."""
+        """Task descriptor recorded with a study: meta-learning uses it, resume checks ``data_hash``
+        (file tasks add their absolute ``path``), and ``preprocessing`` is the input contract that
+        ``nasforge predict`` / ``export`` read back from the store."""
         out: dict[str, Any] = {
             "name": self.name,
+            "data_hash": self.data_hash,
             "input_shape": list(self.input_shape),
             "num_classes": self.num_classes,
             "n_train": len(self.y_train),

@@ -1,7 +1,7 @@
 """The :class:`Evaluator` contract: score one architecture at one budget.
 
 ``evaluate`` returns a flat dict of metrics (``valid_acc`` for selection, ``test_acc`` for reporting
-only, cost metrics such as ``params``, ``flops``, ``latency_ms``, ``train_seconds``). Along the way it
+only, cost metrics such as ``params``, ``macs``, ``latency_ms``, ``train_seconds``). Along the way it
 calls ``reporter.report(step, metrics)``; a reporter may answer "stop" (a scheduler pruning the trial),
 after which the evaluator returns early with the metrics it has. A failure with a known cause raises
 :class:`nasforge.errors.EvaluationError` with a reason (``non_finite``, ...); anything else is an

@@ -252,7 +252,7 @@ class TrainEvaluator(Evaluator):
             "valid_loss": valid_loss,
             "test_acc": accuracy(model, data["x_test"], data["y_test"]),
             "params": count_params(model),
-            "flops": count_macs(model, self.task_data.input_shape, device),
+            "macs": count_macs(model, self.task_data.input_shape, device),
             "train_seconds": train_seconds,
             "epoch_seconds": train_seconds / max(trained, 1),
             "epochs": run.epoch,

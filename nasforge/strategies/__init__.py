@@ -21,6 +21,7 @@ STRATEGIES: Registry[type[Strategy]] = Registry(
         "bananas": "nasforge.strategies.bananas:BananasStrategy",
         "local-search": "nasforge.strategies.local_search:LocalSearch",
     },
+    requires={"tpe": ("optuna",)},
 )
 
 

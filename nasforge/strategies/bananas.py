@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from nasforge.checks import check_choice, check_number
 from nasforge.errors import ConfigError
 from nasforge.space.architecture import Architecture
 from nasforge.strategies.base import Strategy, positive_int
@@ -62,12 +63,9 @@ class BananasStrategy(Strategy):
         max_train: int = 200,
         refit_every: int | None = None,
     ) -> None:
-        if acquisition not in ACQUISITIONS:
-            raise ConfigError(f"acquisition must be one of {list(ACQUISITIONS)}, got {acquisition!r}")
-        if encoding not in ("auto", "path", "onehot"):
-            raise ConfigError(f"encoding must be one of ['auto', 'path', 'onehot'], got {encoding!r}")
-        if not isinstance(beta, (int, float)) or not math.isfinite(beta) or beta < 0:
-            raise ConfigError(f"beta must be a finite number >= 0, got {beta!r}")
+        check_choice("acquisition", acquisition, ACQUISITIONS)
+        check_choice("encoding", encoding, ("auto", "path", "onehot"))
+        check_number("beta", beta, 0)
         super().__init__(
             n_initial=positive_int("n_initial", n_initial),
             ensemble=positive_int("ensemble", ensemble, 2),

@@ -50,8 +50,7 @@ class Strategy(ABC):
     # -- life cycle ---------------------------------------------------------------------------
     def setup(self, space: SearchSpace, seed: int = 0) -> Strategy:
         """Bind the search space and the seed; resets all state. Returns ``self``."""
-        if not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+        check_int("seed", seed, 0)
         self.space = space
         self.seed = int(seed)
         self.history = []

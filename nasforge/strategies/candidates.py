@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import numpy as np
 import scipy.sparse as ssp
 
+from nasforge.checks import check_choice
 from nasforge.errors import ConfigError
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import SearchSpace
@@ -144,8 +145,7 @@ class FeatureMap:
     """
 
     def __init__(self, space: SearchSpace, kind: str = "auto", wl_iterations: int = 1) -> None:
-        if kind not in FEATURE_KINDS:
-            raise ConfigError(f"features must be one of {list(FEATURE_KINDS)}, got {kind!r}")
+        check_choice("features", kind, FEATURE_KINDS)
         graph = has_graph(space)
         if kind == "auto":
             kind = "wl+onehot" if graph else "onehot"

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.special import ndtr
 
-from nasforge.errors import ConfigError
+from nasforge.checks import check_choice, check_number
 from nasforge.space.architecture import Architecture
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.strategies.candidates import (
@@ -89,12 +89,9 @@ class GPStrategy(Strategy):
         xi: float = 0.0,
         transform: str = "log",
     ) -> None:
-        if features not in FEATURE_KINDS:
-            raise ConfigError(f"features must be one of {list(FEATURE_KINDS)}, got {features!r}")
-        if transform not in TRANSFORMS:
-            raise ConfigError(f"transform must be one of {list(TRANSFORMS)}, got {transform!r}")
-        if not isinstance(xi, (int, float)) or not math.isfinite(xi) or xi < 0:
-            raise ConfigError(f"xi must be a finite number >= 0, got {xi!r}")
+        check_choice("features", features, FEATURE_KINDS)
+        check_choice("transform", transform, TRANSFORMS)
+        check_number("xi", xi, 0)
         super().__init__(
             n_initial=positive_int("n_initial", n_initial),
             features=features,

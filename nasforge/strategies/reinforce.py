@@ -13,20 +13,17 @@ rebuilds the same policy and the same next proposal. When a sample is already ev
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from nasforge.errors import ConfigError
+from nasforge.checks import check_number
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.trial import Candidate, Trial, TrialState
 
 
-def _unit(name: str, value: object, low: float = 0.0, high: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a number in [{low}, {high}], got {value!r}")
-    return float(value)
+def _unit(name: str, value: object, low: float = 0.0, high: float | None = None) -> float:
+    return check_number(name, value, low, high)  # type: ignore[return-value]
 
 
 class ReinforceController(Strategy):

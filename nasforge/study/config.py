@@ -1,9 +1,11 @@
 """A study's stored config: build it, compare it (resume refuses on a difference), rebuild its parts.
 
 The config is JSON: ``space``, ``strategy`` and ``evaluator`` (each ``{"name": ..., **params}``),
-``objective``, ``direction``, ``seed`` and ``task`` (the evaluator's task descriptor). Budgets
-(``n_trials``, ``timeout``) and where trials run (``workers``, ``executor``) are not part of it: a
-study may be resumed with more trials or on another executor.
+``objective``, ``direction``, ``seed`` and ``task`` (the evaluator's task descriptor). The run settings
+(``budget``: ``n_trials``, ``time_limit``, ``workers``, ``executor``, ...) and the trials left out of
+replay (``skip_trials``) are stored with it but never compared: a study may be resumed with more trials
+or on another executor. The task's ``data_hash`` and ``path`` are checked apart (see
+:mod:`nasforge.study.taskcheck`), and task fields an older store did not record are not compared.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nasforge.errors import NasforgeError, StoreError
+from nasforge.checks import check_choice, check_int
+from nasforge.errors import ConfigError, NasforgeError, StoreError
 
 #: keys that may differ between runs of one study (where and how long, not what)
-IGNORED_KEYS = frozenset({"evaluator.device", "evaluator.threads", "nasforge_version"})
-IGNORED_PREFIXES = ("budget",)
+IGNORED_KEYS = frozenset(
+    {"evaluator.device", "evaluator.threads", "nasforge_version", "task.data_hash", "task.path"}
+)
+IGNORED_PREFIXES = ("budget", "skip_trials")
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -41,6 +46,8 @@ def config_diff(stored: dict[str, Any], given: dict[str, Any]) -> list[str]:
     for key in sorted(set(a) | set(b)):
         if key in IGNORED_KEYS or key.startswith(IGNORED_PREFIXES):
             continue
+        if key.startswith("task.") and key not in a:  # described by a newer nasforge than the store's
+            continue
         if a.get(key, "<absent>") != b.get(key, "<absent>"):
             lines.append(f"{key}: stored {a.get(key, '<absent>')!r}, given {b.get(key, '<absent>')!r}")
     return lines
@@ -54,6 +61,34 @@ def check_same(name: str, stored: dict[str, Any], given: dict[str, Any]) -> None
             f"study {name!r} exists with a different config ({'; '.join(diff)}); resume it with its "
             "stored settings (`nasforge resume NAME`) or choose a new --name"
         )
+
+
+def check_parts(name: Any, space: Any, strategy: Any, evaluator: Any, seed: Any, objective: Any,
+                direction: Any) -> str:
+    """Check what :meth:`~nasforge.study.Study.create` was given; returns the objective (the evaluator's
+    default when ``None``). Raises :class:`ConfigError` naming the argument."""
+    from nasforge.estimate.base import Evaluator
+    from nasforge.space.base import SearchSpace
+    from nasforge.strategies.base import Strategy
+
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise ConfigError(f"study name must be a non-empty string (<= 200 chars), got {name!r}")
+    for arg, value, cls, how in (("space", space, SearchSpace, "nf.spaces.create(...)"),
+                                 ("strategy", strategy, Strategy, "nf.strategies.create(...)"),
+                                 ("evaluator", evaluator, Evaluator, "e.g. nf.estimate.TrainEvaluator")):
+        if not isinstance(value, cls):
+            raise ConfigError(f"{arg} must be a {cls.__name__} ({how}), got {type(value).__name__}")
+    check_int("seed", seed, 0)
+    objective = objective or evaluator.default_objective
+    if not isinstance(objective, str) or not objective:
+        raise ConfigError(f"objective must be a metric name such as 'valid_acc', got {objective!r}")
+    if objective.startswith("test"):
+        raise ConfigError(
+            f"objective {objective!r} reads the test split, which never selects; use a validation "
+            "metric such as 'valid_acc'"
+        )
+    check_choice("direction", direction, ("maximize", "minimize"))
+    return objective
 
 
 def space_from_config(config: dict[str, Any]) -> Any:

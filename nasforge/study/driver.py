@@ -1,9 +1,10 @@
 """The asynchronous ask/tell loop behind :meth:`nasforge.study.Study.optimize`.
 
-One :class:`Driver` per ``optimize`` call: it holds the driver lease, recovers and replays the stored
-history, keeps the executor's slots full, writes each result (one transaction) and tells the
-strategy, re-queues transport failures, counts consecutive failures and cleans up on Ctrl-C.
-The semantics are documented in :mod:`nasforge.study.study`.
+One :class:`Driver` per ``optimize`` call: it holds the driver lease, starts the executor's workers
+(they start while the history is replayed), recovers and replays the stored history
+(:mod:`nasforge.study.replay`), keeps the executor's slots full, answers intermediate reports, writes
+each result (one transaction) and tells the strategy, re-queues transport failures, counts consecutive
+failures and cleans up on Ctrl-C. The semantics are documented in :mod:`nasforge.study.study`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import collections
 import math
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +22,12 @@ from nasforge.errors import StudyAborted
 from nasforge.study.executors.base import Executor
 from nasforge.study.lease import DriverLease
 from nasforge.study.progress import Progress
+from nasforge.study.replay import LOSS_REASONS, REQUEUE_REASONS, Pending, recover_and_replay, tell_or_explain
 from nasforge.trial import Candidate, EvalContext, Job, JobResult, Trial, TrialState
 
 if TYPE_CHECKING:
     from nasforge.study.study import Study
 
-#: failure reasons after which the candidate is re-run (transport failures, not the candidate's fault)
-REQUEUE_REASONS = ("worker_lost",)
 #: keys the store adds to ``Trial.info``; dropped from a re-run candidate's info
 _RECORD_KEYS = frozenset({"attempt", "seed", "requeued", "retry_of", "seq"})
 
@@ -55,15 +54,6 @@ def make_executor(
     return EXECUTORS.create(str(executor), **params)
 
 
-@dataclass
-class Pending:
-    """A candidate waiting to run or running: its attempt number and the trial it re-runs."""
-
-    candidate: Candidate
-    attempt: int = 1
-    retry_of: int | None = None
-
-
 class Driver:
     """Runs one ``optimize`` call of ``study`` (see the module docstring)."""
 
@@ -77,7 +67,7 @@ class Driver:
         timeout: float | None,
         retries: int,
         max_consecutive_failures: int | None,
-        save_budget: bool = False,
+        config_changes: dict[str, Any] | None = None,
     ) -> None:
         self.study = study
         self.store = study.store
@@ -88,35 +78,35 @@ class Driver:
         self.timeout = timeout
         self.retries = retries
         self.max_consecutive_failures = max_consecutive_failures
-        self.save_budget = save_budget
+        self.config_changes = dict(config_changes or {})
         self.running: dict[int, Pending] = {}
         self.queue: collections.deque[Pending] = collections.deque()
         self.consecutive: list[str] = []
+        self.lease = DriverLease(self.store, self.sid, study.name)
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self) -> bool:
         """Optimise until the budget is spent; returns ``True`` if Ctrl-C stopped it."""
-        study, ex = self.study, self.executor
-        lease = DriverLease(self.store, self.sid, study.name)
+        study, ex, lease = self.study, self.executor, self.lease
         lease.acquire()
         interrupted = started = False
         try:
-            if self.save_budget:  # only once the lease is ours: a refused run alters nothing
-                budget = {"n_trials": self.n_trials, "time_limit": self.timeout}
-                study.set_budget(**{k: v for k, v in budget.items() if v is not None})
-            self.queue = recover_and_replay(study)
+            if self.config_changes:  # only once the lease is ours: a refused run alters nothing
+                study._update_config(**self.config_changes)
+            ex.start(study.evaluator, on_report=self._on_report)  # type: ignore[arg-type]
+            self.queue = recover_and_replay(study, self.retries)
             deadline = None if self.timeout is None else time.monotonic() + float(self.timeout)
             self.progress.start(self.store.count_budget(self.sid), self.n_trials, self._best_value())
             started = True
-            ex.start(study.evaluator)  # type: ignore[arg-type]
             while True:
-                lease.heartbeat()
+                lease.check()
                 while ex.in_flight < ex.capacity and self._may_start(deadline):
                     self._submit()
                 if ex.in_flight == 0:
                     break
                 for result in ex.wait(timeout=1.0):
                     if result.trial_number in self.running:  # else a stale result: not ours
+                        lease.check()
                         self._on_result(result)
         except KeyboardInterrupt:
             interrupted = True
@@ -124,11 +114,11 @@ class Driver:
             try:
                 ex.shutdown(cancel=True)
             finally:
-                if started:  # whatever is still RUNNING is ours (we hold the lease)
+                if started and not lease.lost:  # only the trials this driver started
                     reason = "interrupted" if interrupted else "aborted"
-                    self.store.fail_running(self.sid, reason, requeued=True)
-                    for pending in self.running.values():
-                        study.strategy.forget(pending.candidate)
+                    self.store.fail_running(self.sid, reason, owner=lease.token, requeued=True)
+                for pending in self.running.values():
+                    study.strategy.forget(pending.candidate)
                 if started:
                     self.progress.stop()
                 lease.release()
@@ -143,9 +133,16 @@ class Driver:
         best = self.study.strategy.best()
         return None if best is None else best.value
 
+    def _on_report(self, number: int, step: float, metrics: dict[str, float]) -> bool:
+        """The executors' report channel: show the report; ``True`` lets the trial continue."""
+        if number in self.running:
+            self.progress.trial_report(number, step, metrics)
+        return True
+
     def _on_result(self, result: JobResult) -> None:
         trial = self._finish(result, self.running[result.trial_number])
         del self.running[result.trial_number]  # only now: a Ctrl-C inside _finish leaves it RUNNING
+        self.progress.trial_finished(result.trial_number)
         failures = [*self.consecutive, trial.error or "?"]
         self.consecutive = failures if trial.state is TrialState.FAILED else []
         failed = sum(1 for t in self.study.strategy.history if t.state is TrialState.FAILED)
@@ -177,6 +174,7 @@ class Driver:
             seed_fn=lambda n: derive_seed(study.seed, n),
             attempt=pending.attempt,
             retry_of=pending.retry_of,
+            driver=self.lease.token,
         )
         checkpoint_dir = study.artifacts_dir / str(number)
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
@@ -192,6 +190,10 @@ class Driver:
             parent_checkpoint=parent_checkpoint,
         )
         self.running[number] = pending
+        budget = candidate.budget
+        if budget is None:
+            budget = getattr(study.evaluator, "epochs", None)
+        self.progress.trial_started(number, budget)
         self.executor.submit(Job(number, candidate.architecture, context))
 
     def _finish(self, result: JobResult, pending: Pending) -> Trial:
@@ -200,7 +202,9 @@ class Driver:
         state, value, error, tb, metrics, checkpoint = outcome(result, study.objective)
         if value is not None and study.direction == "minimize":
             value = -value
-        requeue = state is TrialState.FAILED and error in REQUEUE_REASONS and pending.attempt <= self.retries
+        lost = state is TrialState.FAILED and error in LOSS_REASONS
+        losses = pending.losses + int(lost)
+        requeue = lost and error in REQUEUE_REASONS and losses <= self.retries
         self.store.finish_trial(
             self.sid,
             result.trial_number,
@@ -218,9 +222,9 @@ class Driver:
         _remove_if_empty(study.artifacts_dir / str(result.trial_number))
         trial = self.store.get_trial(self.sid, result.trial_number)
         if requeue:
-            self.queue.append(Pending(pending.candidate, pending.attempt + 1, result.trial_number))
+            self.queue.append(Pending(pending.candidate, pending.attempt + 1, result.trial_number, losses))
         else:
-            study.strategy.tell(trial)
+            tell_or_explain(study.strategy, trial, study.name, "after it finished")
         return trial
 
 
@@ -254,22 +258,6 @@ def outcome(
     if state is not TrialState.FAILED:
         error = tb = None
     return state, value, error, tb, metrics, checkpoint
-
-
-def recover_and_replay(study: Study) -> collections.deque[Pending]:
-    """Fail RUNNING trials of a dead driver, replay the told history into a freshly set-up strategy
-    (completion order), and return the candidates to re-run (also registered as pending)."""
-    store, sid = study.store, study.record.id
-    store.fail_running(sid, "driver_lost", requeued=True)
-    study.strategy.setup(study.space, study.seed)
-    for trial in store.history(sid):
-        study.strategy.tell(trial)
-    queue: collections.deque[Pending] = collections.deque()
-    for lost in store.pending_requeues(sid):
-        candidate = lost.candidate
-        queue.append(Pending(candidate, int(lost.info.get("attempt", 1)) + 1, lost.number))
-        study.strategy.mark_pending(candidate)
-    return queue
 
 
 def _remove_if_empty(path: Path) -> None:

@@ -2,14 +2,17 @@
 
 The study driver is the only writer. The file is opened in WAL mode with a busy timeout, so readers
 (``nasforge status``) never block the driver and a SIGKILL of the driver never loses a committed
-trial. Every write is one ``BEGIN IMMEDIATE ... COMMIT`` transaction. A file that is not a nasforge
-store (not SQLite, corrupt, another application's database, a newer schema) raises
-:class:`~nasforge.errors.StoreError` before anything is written to it.
+trial. Every write is one ``BEGIN IMMEDIATE ... COMMIT`` transaction. Opening, the schema and its
+migrations are :mod:`nasforge.study.schema`; the driver lease is :mod:`nasforge.study.lease`, which
+*guards* the store while a driver holds it: every write of that study first checks, inside its own
+transaction, that the lease row still names the driver, and raises :class:`~nasforge.errors.LeaseLost`
+otherwise (so a driver whose lease was taken over never writes over the new driver's trials).
 
 Re-queued trials: a trial that failed for a transport reason (``worker_lost``, ``driver_lost``,
 ``interrupted``) is stored FAILED with ``requeued = 1``; its candidate is re-run as a *new* trial
 number whose ``retry_of`` names it. Requeued trials are not told to the strategy and do not count in
-the study's trial budget (see :meth:`Store.count_budget`).
+the study's trial budget (see :meth:`Store.count_budget`); :meth:`Store.settle` turns one into an
+ordinary failure (told, counted) once its candidate used up its re-runs.
 """
 
 from __future__ import annotations
@@ -27,52 +30,8 @@ from typing import Any
 
 from nasforge.errors import StoreError
 from nasforge.space.architecture import Architecture
+from nasforge.study.schema import open_connection, rename_metrics
 from nasforge.trial import Candidate, Trial, TrialState
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS nasforge_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS studies (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    config TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS trials (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    study_id INTEGER NOT NULL REFERENCES studies(id),
-    number INTEGER NOT NULL,
-    genotype TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    state TEXT NOT NULL,
-    value REAL,
-    metrics TEXT NOT NULL DEFAULT '{}',
-    budget REAL,
-    parent INTEGER,
-    seed INTEGER,
-    error TEXT,
-    traceback TEXT,
-    started REAL,
-    completed REAL,
-    checkpoint TEXT,
-    intermediate TEXT NOT NULL DEFAULT '[]',
-    info TEXT NOT NULL DEFAULT '{}',
-    seq INTEGER,
-    attempt INTEGER NOT NULL DEFAULT 1,
-    retry_of INTEGER,
-    requeued INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (study_id, number)
-);
-CREATE INDEX IF NOT EXISTS trials_by_seq ON trials (study_id, seq);
-CREATE TABLE IF NOT EXISTS leases (
-    study_id INTEGER PRIMARY KEY REFERENCES studies(id),
-    token TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    heartbeat REAL NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -114,81 +73,18 @@ class Store:
         create: create the file (and schema) if missing; otherwise a missing file is a
             :class:`StoreError` (read-only commands never create stores).
         timeout: SQLite busy timeout in seconds.
+        read_only: never write (an older schema is read as it is, not migrated); writes raise.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = True, timeout: float = 30.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True, timeout: float = 30.0,
+                 read_only: bool = False) -> None:
         self.path = Path(path)
         self.timeout = timeout
-        self._conn = self._open(create)
-
-    # -- opening ------------------------------------------------------------------------------
-    def _open(self, create: bool) -> sqlite3.Connection:
-        path = self.path
-        if path.is_dir():
-            raise StoreError(f"store {str(path)!r} is a directory; expected a .db file path")
-        exists = path.exists()
-        if not exists and not create:
-            raise StoreError(
-                f"store {str(path)!r} does not exist; pass the path of an existing store with --store "
-                "(or run `nasforge search` to create one)"
-            )
-        # No plain open() of the file here: closing any other descriptor of a SQLite file releases
-        # this process's POSIX locks on it, and another process could then delete a live WAL.
-        # SQLite itself refuses a non-database file ("file is not a database") without writing to it.
-        if not exists and not path.parent.exists():
-            raise StoreError(f"cannot create store {str(path)!r}: directory {str(path.parent)!r} is missing")
-        try:
-            conn = sqlite3.connect(str(path), timeout=self.timeout, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open store {str(path)!r}: {exc}") from exc
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if tables and "nasforge_meta" not in tables:
-                raise StoreError(
-                    f"store {str(path)!r} is a SQLite database of another application (tables: "
-                    f"{', '.join(sorted(tables)[:5])}); pass a nasforge store or a new path"
-                )
-            if "nasforge_meta" in tables:
-                row = conn.execute("SELECT value FROM nasforge_meta WHERE key='schema_version'").fetchone()
-                version = int(row[0]) if row else 0
-                if version > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"store {str(path)!r} has schema version {version}, this nasforge reads up to "
-                        f"{SCHEMA_VERSION}; upgrade nasforge"
-                    )
-                if version < 1:
-                    raise StoreError(f"store {str(path)!r} has no valid schema version; it may be corrupt")
-                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    conn.execute("PRAGMA journal_mode = WAL")
-            else:
-                if not create:
-                    raise StoreError(f"store {str(path)!r} is empty; it holds no studies")
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in _SCHEMA.split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
-                    conn.execute(
-                        "INSERT OR IGNORE INTO nasforge_meta VALUES ('schema_version', ?)",
-                        (str(SCHEMA_VERSION),),
-                    )
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-            conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            what = "not a SQLite database" if "not a database" in str(exc) else "unreadable or corrupt"
-            raise StoreError(
-                f"store {str(path)!r} is {what} ({exc}); pass a nasforge .db file or a new path"
-            ) from exc
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        self.read_only = read_only
+        self._guards: dict[int, Callable[[sqlite3.Connection], None]] = {}
+        self._conn, self.version = open_connection(
+            self.path, create=create and not read_only, read_only=read_only, timeout=timeout
+        )
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
@@ -202,15 +98,32 @@ class Store:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    # -- writing ------------------------------------------------------------------------------
+    def guard(self, study_id: int, check: Callable[[sqlite3.Connection], None] | None) -> None:
+        """Run ``check(conn)`` at the start of every write transaction of ``study_id`` (``None`` removes
+        it); the lease uses it to refuse writes once another driver took the study over."""
+        if check is None:
+            self._guards.pop(study_id, None)
+        else:
+            self._guards[study_id] = check
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE ... COMMIT``; rolled back on any exception (Ctrl-C included)."""
+    def transaction(
+        self, study_id: int | None = None, *, guarded: bool = True
+    ) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE ... COMMIT`` (with the guard of ``study_id`` checked first); rolled back
+        on any exception (Ctrl-C included)."""
+        if self.read_only:
+            raise StoreError(f"store {str(self.path)!r} was opened read-only; it cannot be written")
         conn = self._connection()
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write store {str(self.path)!r}: {exc}") from exc
         try:
+            check = self._guards.get(study_id) if guarded and study_id is not None else None
+            if check is not None:
+                check(conn)
             yield conn
             conn.execute("COMMIT")
         except BaseException as exc:
@@ -262,7 +175,7 @@ class Store:
 
     def update_study_config(self, study_id: int, config: dict[str, Any]) -> None:
         """Replace a study's config (one transaction); used for run settings such as the budget."""
-        with self.transaction() as conn:
+        with self.transaction(study_id) as conn:
             conn.execute("UPDATE studies SET config = ? WHERE id = ?", (dumps(config), study_id))
 
     def has_study(self, name: str) -> bool:
@@ -291,18 +204,20 @@ class Store:
         attempt: int = 1,
         retry_of: int | None = None,
         started: float | None = None,
+        driver: str | None = None,
     ) -> int:
         """Insert a RUNNING trial with the next number (one transaction); returns its number.
 
-        ``seed_fn(number)`` gives the trial's seed from its number.
+        ``seed_fn(number)`` gives the trial's seed from its number; ``driver`` is the lease token of
+        the driver that runs it (its clean-up fails only its own trials).
         """
-        with self.transaction() as conn:
+        with self.transaction(study_id) as conn:
             row = conn.execute("SELECT MAX(number) FROM trials WHERE study_id = ?", (study_id,)).fetchone()
             number = 0 if row[0] is None else int(row[0]) + 1
             seed = int(seed_fn(number))
             conn.execute(
                 "INSERT INTO trials (study_id, number, genotype, hash, state, budget, parent, seed, started, "
-                "info, attempt, retry_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "info, attempt, retry_of, driver) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     study_id,
                     number,
@@ -316,6 +231,7 @@ class Store:
                     dumps(candidate.info),
                     attempt,
                     retry_of,
+                    driver,
                 ),
             )
         return number
@@ -341,7 +257,7 @@ class Store:
             raise StoreError(f"finish_trial needs a finished state, got {state}")
         if value is not None and not math.isfinite(value):
             value = None
-        with self.transaction() as conn:
+        with self.transaction(study_id) as conn:
             row = conn.execute(
                 "SELECT state FROM trials WHERE study_id = ? AND number = ?", (study_id, number)
             ).fetchone()
@@ -371,17 +287,20 @@ class Store:
                 ),
             )
 
-    def fail_running(self, study_id: int, reason: str, *, requeued: bool = True) -> list[int]:
-        """Mark every RUNNING trial FAILED with ``reason`` in one transaction; returns their numbers."""
+    def fail_running(self, study_id: int, reason: str, *, owner: str | None = None,
+                     requeued: bool = True) -> list[int]:
+        """Mark RUNNING trials FAILED with ``reason`` in one transaction; returns their numbers.
+
+        ``owner``: only the trials that driver (lease token) started; ``None``: every RUNNING trial (the
+        recovery of a driver that just took the lease, before it started any).
+        """
         now = time.time()
-        with self.transaction() as conn:
-            numbers = [
-                int(r[0])
-                for r in conn.execute(
-                    "SELECT number FROM trials WHERE study_id = ? AND state = ? ORDER BY number",
-                    (study_id, TrialState.RUNNING.value),
-                )
-            ]
+        sql = "SELECT number FROM trials WHERE study_id = ? AND state = ?"
+        params: tuple[Any, ...] = (study_id, TrialState.RUNNING.value)
+        if owner is not None:
+            sql, params = sql + " AND driver = ?", (*params, owner)
+        with self.transaction(study_id) as conn:
+            numbers = [int(r[0]) for r in conn.execute(sql + " ORDER BY number", params)]
             for number in numbers:
                 seq = _next_seq(conn, study_id)
                 conn.execute(
@@ -390,6 +309,15 @@ class Store:
                     (TrialState.FAILED.value, reason, now, int(seq), int(requeued), study_id, number),
                 )
         return numbers
+
+    def settle(self, study_id: int, number: int) -> None:
+        """Make the requeued trial ``number`` an ordinary failure: told to the strategy (at its place in
+        the completion order), counted in the budget, never re-run."""
+        with self.transaction(study_id) as conn:
+            conn.execute(
+                "UPDATE trials SET requeued = 0 WHERE study_id = ? AND number = ? AND requeued = 1",
+                (study_id, number),
+            )
 
     _COLUMNS = (
         "number, genotype, state, value, metrics, budget, parent, seed, error, traceback, started, "
@@ -451,7 +379,7 @@ class Store:
                 architecture=arch,
                 state=TrialState(state),
                 value=value,
-                metrics=json.loads(metrics),
+                metrics=rename_metrics(json.loads(metrics)),
                 budget=budget,
                 parent=parent,
                 error=error,
@@ -459,16 +387,11 @@ class Store:
                 started_at=started,
                 completed_at=completed,
                 checkpoint=checkpoint,
-                intermediate=[(float(s), m) for s, m in json.loads(intermediate)],
+                intermediate=[(float(s), rename_metrics(m)) for s, m in json.loads(intermediate)],
                 info=info_dict,
             )
         except (ValueError, TypeError) as exc:
             raise StoreError(f"trial {number} in {str(self.path)!r} is corrupt: {exc}") from exc
-
-    # -- leases -------------------------------------------------------------------------------
-    def read_lease(self, study_id: int) -> tuple[str, int, str, float] | None:
-        rows = self._query("SELECT token, pid, host, heartbeat FROM leases WHERE study_id = ?", (study_id,))
-        return tuple(rows[0]) if rows else None  # type: ignore[return-value]
 
     def integrity_check(self) -> str:
         """``PRAGMA integrity_check`` result (``"ok"`` when healthy)."""

@@ -13,12 +13,20 @@ Semantics (see also :mod:`nasforge.study.store`):
   ``max_consecutive_failures`` failures in a row raise :class:`~nasforge.errors.StudyAborted` with
   a summary of reasons.
 * **Re-queues.** A ``worker_lost`` trial is stored FAILED and its candidate re-run under a **new trial
-  number** (``info["retry_of"]`` names the lost one) up to ``retries`` times; the lost trial is not
-  told to the strategy and does not count in the budget. Trials cut short by Ctrl-C (``interrupted``),
-  an abort (``aborted``) or a dead driver (``driver_lost``, found on resume) are re-queued the same way.
+  number** (``info["retry_of"]`` names the lost one); the lost trial is not told to the strategy and
+  does not count in the budget. Trials cut short by Ctrl-C (``interrupted``), an abort (``aborted``) or
+  a dead driver (``driver_lost``, found on resume) are re-queued the same way. A candidate lost with its
+  worker or driver is re-run at most ``retries`` times, counted across resumes; then it stays FAILED with
+  its reason and the study goes on (:mod:`nasforge.study.replay`).
 * **Resume is replay.** ``optimize`` first fails RUNNING trials left by a dead driver, re-tells the
-  stored history to a freshly set-up strategy in completion order, then continues.
-* **One driver.** A lease row keeps a second driver off a running study (:mod:`nasforge.study.lease`).
+  stored history to a freshly set-up strategy in completion order (leaving out the trials named by
+  :meth:`Study.skip_trials`), then continues. The task's data must be the data the study started with
+  (content hash, :mod:`nasforge.study.taskcheck`).
+* **One driver.** A lease keeps a second driver off a running study, and a driver whose lease was taken
+  over stops (:class:`~nasforge.errors.LeaseLost`) without touching the new driver's trials
+  (:mod:`nasforge.study.lease`).
+* **Read-only loads** (``Study.load(..., read_only=True)``: ``status``, ``best``, ``export``) build no
+  strategy and no evaluator, and never write (an older store is read without migrating it).
 * **Seeds.** Trial ``n`` of a study with seed ``s`` is evaluated with ``derive_seed(s, n)``.
 * **Checkpoints.** Each trial gets ``<store stem>_artifacts/<study>/<number>/`` as
   ``EvalContext.checkpoint_dir``; the path the evaluator reports is stored in ``trial.checkpoint``.
@@ -27,66 +35,59 @@ Semantics (see also :mod:`nasforge.study.store`):
 from __future__ import annotations
 
 import collections
-import math
 import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from nasforge.errors import ConfigError
+from nasforge.checks import check_int, check_seconds
+from nasforge.errors import ConfigError, StoreError
 from nasforge.estimate.base import Evaluator
 from nasforge.space.base import SearchSpace
 from nasforge.strategies.base import Strategy
 from nasforge.study import config as cfg
-from nasforge.study.driver import Driver, derive_seed, make_executor, recover_and_replay
+from nasforge.study.driver import Driver, derive_seed, make_executor
 from nasforge.study.executors.base import Executor
 from nasforge.study.progress import Progress, RichProgress
+from nasforge.study.replay import recover_and_replay
 from nasforge.study.store import Store, StudyRecord
+from nasforge.study.taskcheck import (
+    check_compatible,
+    check_task_data,
+    describe_current,
+    evaluator_config_for_resume,
+    replace_task_file,
+)
 from nasforge.trial import Trial, TrialState
 
 __all__ = ["Study", "derive_seed", "make_executor"]
 
 
-def _check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        extra = " (or None for no limit)" if allow_none else ""
-        raise ConfigError(f"{name} must be an integer >= {minimum}{extra}, got {value!r}")
-
-
-def _check_seconds(name: str, value: Any) -> None:
-    if value is None:
-        return
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ConfigError(f"{name} must be a positive number of seconds (or None), got {value!r}")
-
-
 class Study:
-    """A named search stored in a SQLite file. Build with :meth:`create` or :meth:`load`."""
+    """A named search stored in a SQLite file. Build with :meth:`create` or :meth:`load`.
+
+    The space and the strategy are built from the stored config on first use, so a read-only study
+    (:meth:`load` with ``read_only=True``) imports no strategy's dependencies (Optuna for TPE, ...).
+    """
 
     def __init__(
         self,
         *,
         store: Store,
         record: StudyRecord,
-        space: SearchSpace,
-        strategy: Strategy,
-        evaluator: Evaluator | None,
+        space: SearchSpace | None = None,
+        strategy: Strategy | None = None,
+        evaluator: Evaluator | None = None,
+        read_only: bool = False,
     ) -> None:
         self.store = store
         self.record = record
-        self.space = space
-        self.strategy = strategy
+        self._space = space
+        self._strategy = strategy
+        self._strategy_ready = False
         self.evaluator = evaluator
+        self.read_only = read_only
         self.interrupted = False
-        strategy.setup(space, self.seed)
+        self._pending_config: dict[str, Any] = {}  # config changes written when the next run holds the lease
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -108,30 +109,8 @@ class Study:
         With ``load_if_exists`` an existing study of the same name is loaded if its stored config
         equals this one, and refused with the difference otherwise (what ``nasforge search`` does).
         """
-        if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            raise ConfigError(f"study name must be a non-empty string (<= 200 chars), got {name!r}")
-        if not isinstance(space, SearchSpace):
-            raise ConfigError(
-                f"space must be a SearchSpace (nf.spaces.create(...)), got {type(space).__name__}"
-            )
-        if not isinstance(strategy, Strategy):
-            raise ConfigError(
-                f"strategy must be a Strategy (nf.strategies.create(...)), got {type(strategy).__name__}"
-            )
-        if not isinstance(evaluator, Evaluator):
-            raise ConfigError(f"evaluator must be an Evaluator, got {type(evaluator).__name__}")
-        _check_int("seed", seed, 0)
-        objective = objective or evaluator.default_objective
-        if not isinstance(objective, str) or not objective:
-            raise ConfigError(f"objective must be a metric name such as 'valid_acc', got {objective!r}")
-        if objective.startswith("test"):
-            raise ConfigError(
-                f"objective {objective!r} reads the test split, which never selects; use a validation "
-                "metric such as 'valid_acc'"
-            )
-        if direction not in ("maximize", "minimize"):
-            raise ConfigError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
-        _check_compatible(space, evaluator)
+        objective = cfg.check_parts(name, space, strategy, evaluator, seed, objective, direction)
+        check_compatible(space, evaluator)
         config = cfg.normalise(
             {
                 "space": space.to_config(),
@@ -147,6 +126,7 @@ class Study:
         if load_if_exists and st.has_study(name):
             record = st.get_study(name)
             cfg.check_same(name, record.config, config)
+            check_task_data(name, record.config.get("task"), config["task"])
         else:
             record = st.create_study(name, config)
         return cls(store=st, record=record, space=space, strategy=strategy, evaluator=evaluator)
@@ -159,21 +139,68 @@ class Study:
         name: str,
         evaluator: Evaluator | None = None,
         build_evaluator: bool = True,
+        read_only: bool = False,
+        task: str | None = None,
     ) -> Study:
-        """Load study ``name``: space and strategy are rebuilt from the stored config, the evaluator
-        too unless given (``build_evaluator=False`` skips it for read-only use: status, best)."""
-        st = store if isinstance(store, Store) else Store(store, create=False)
+        """Load study ``name``; the space and strategy are rebuilt from the stored config when first
+        used, the evaluator now unless given. ``read_only=True`` (``status``, ``best``, ``export``)
+        opens the store without writing and builds no evaluator; such a study cannot ``optimize``.
+        ``build_evaluator=False`` skips the evaluator only. ``task``: a data file replacing the stored
+        one (moved), accepted when its content hash matches; recorded when the next run starts."""
+        if read_only and not isinstance(store, Store):
+            st = Store(store, create=False, read_only=True)
+        else:
+            st = store if isinstance(store, Store) else Store(store, create=False)
         record = st.get_study(name)
-        space = cfg.space_from_config(record.config)
-        strategy = cfg.strategy_from_config(record.config)
-        if evaluator is None and build_evaluator:
-            evaluator = cfg.evaluator_from_config(record.config)
+        config, changes = record.config, {}
+        if task is not None:
+            config = replace_task_file(name, record.config, task)
+            changes = {"evaluator": config["evaluator"], "task": config["task"]}
+        if evaluator is None and build_evaluator and not read_only:
+            evaluator = cfg.evaluator_from_config(evaluator_config_for_resume(config))
         elif evaluator is not None:
             stored = {"evaluator": record.config.get("evaluator"), "task": record.config.get("task")}
             cfg.check_same(
                 name, stored, {"evaluator": evaluator.to_config(), "task": evaluator.describe_task()}
             )
-        return cls(store=st, record=record, space=space, strategy=strategy, evaluator=evaluator)
+        study = cls(store=st, record=record, evaluator=evaluator, read_only=read_only)
+        study._pending_config = changes
+        return study
+
+    # -- parts built on first use -------------------------------------------------------------
+    @property
+    def space(self) -> SearchSpace:
+        """The study's search space (rebuilt from the stored config on first use)."""
+        if self._space is None:
+            self._space = cfg.space_from_config(self.record.config)
+        return self._space
+
+    @property
+    def strategy(self) -> Strategy:
+        """The study's strategy, set up with the space and seed (built from the config on first use)."""
+        if self._strategy is None:
+            self._strategy = cfg.strategy_from_config(self.record.config)
+        if not self._strategy_ready:
+            self._strategy.setup(self.space, self.seed)
+            self._strategy_ready = True
+        return self._strategy
+
+    def fresh_strategy(self) -> Strategy:
+        """The strategy in the state :meth:`~Strategy.setup` leaves it (set up again if it was used)."""
+        strategy = self.strategy
+        if strategy.history or strategy.pending:
+            strategy.setup(self.space, self.seed)
+        return strategy
+
+    @property
+    def strategy_name(self) -> str:
+        """The strategy's registry name, read from the config (builds nothing)."""
+        return str((self.record.config.get("strategy") or {}).get("name", "?"))
+
+    @property
+    def space_name(self) -> str:
+        """The space's registry name, read from the config (builds nothing)."""
+        return str((self.record.config.get("space") or {}).get("name", "?"))
 
     # -- properties ---------------------------------------------------------------------------
     @property
@@ -218,13 +245,38 @@ class Study:
 
     @property
     def budget(self) -> dict[str, Any]:
-        """The stored run budget (``n_trials``, ``timeout``) the CLI resumes with."""
+        """The stored run settings (``n_trials``, ``time_limit``, ``workers``, ``executor``, ...) that
+        ``nasforge resume`` reuses."""
         return dict(self.record.config.get("budget") or {})
 
     def set_budget(self, **budget: Any) -> None:
         """Store run settings (e.g. ``n_trials``) with the study; they never block a resume."""
-        config = dict(self.record.config)
-        config["budget"] = {**self.budget, **budget}
+        self._update_config(budget={**self.budget, **budget})
+
+    @property
+    def skipped_trials(self) -> list[int]:
+        """Trial numbers never told to the strategy (see :meth:`skip_trials`)."""
+        return [int(n) for n in self.record.config.get("skip_trials") or []]
+
+    def skip_trials(self, numbers: list[int]) -> None:
+        """Never tell these finished trials to the strategy again (a strategy that cannot take them made
+        resume fail). Recorded in the study config, so every replay leaves out the same trials."""
+        known = {t.number: t for t in self.trials}
+        for number in numbers:
+            check_int("skip trial", number, 0)
+            trial = known.get(int(number))
+            if trial is None or not trial.state.finished:
+                state = "no such trial" if trial is None else "it is still RUNNING"
+                raise ConfigError(
+                    f"--skip-trial {number}: study {self.name!r} has no finished trial {number} ({state}); "
+                    f"see `nasforge status {self.name}`"
+                )
+        self._update_config(skip_trials=sorted({*self.skipped_trials, *(int(n) for n in numbers)}))
+
+    def _update_config(self, **changes: Any) -> None:
+        if self.read_only:
+            raise StoreError(f"study {self.name!r} was loaded read-only; it cannot be changed")
+        config = {**self.record.config, **changes}
         self.store.update_study_config(self.record.id, config)
         self.record = StudyRecord(self.record.id, self.record.name, config, self.record.created)
 
@@ -280,22 +332,37 @@ class Study:
 
         ``executor``: ``"auto"`` (serial for one worker, process otherwise), ``"serial"``,
         ``"process"``, ``"ray"`` or an :class:`Executor` instance; ``executor_options`` go to its
-        constructor (e.g. ``{"address": "HOST:PORT"}`` for Ray). ``save_budget`` stores ``n_trials``
-        and ``timeout`` with the study once the run has started (``nasforge resume`` reuses them).
-        Ctrl-C stops cleanly and sets :attr:`interrupted`. Returns ``self``.
+        constructor (e.g. ``{"address": "HOST:PORT"}`` for Ray). ``retries``: re-runs of a candidate
+        lost with its worker or driver, counted across resumes. ``save_budget`` stores the run settings
+        (``n_trials``, ``time_limit``, ``workers``, ``executor``, ...) with the study once the run has
+        started (``nasforge resume`` reuses them). Ctrl-C stops cleanly and sets :attr:`interrupted`.
+        Returns ``self``.
         """
-        _check_int("n_trials", n_trials, 1, allow_none=True)
-        _check_seconds("timeout", timeout)
-        _check_seconds("trial_timeout", trial_timeout)
-        _check_int("workers", workers, 1)
-        _check_int("retries", retries, 0)
-        _check_int("max_consecutive_failures", max_consecutive_failures, 1, allow_none=True)
+        check_int("n_trials", n_trials, 1, allow_none=True)
+        check_seconds("timeout", timeout)
+        check_seconds("trial_timeout", trial_timeout)
+        check_int("workers", workers, 1)
+        check_int("retries", retries, 0)
+        check_int("max_consecutive_failures", max_consecutive_failures, 1, allow_none=True)
+        if self.read_only:
+            raise ConfigError(f"study {self.name!r} was loaded read-only; load it without read_only=True")
         if self.evaluator is None:
             raise ConfigError("this study was loaded without an evaluator; pass evaluator=... to Study.load")
+        stored_task = {**(self.record.config.get("task") or {}), **self._pending_config.get("task", {})}
+        check_task_data(self.name, stored_task, describe_current(self.name, stored_task, self.evaluator))
+        self.strategy  # noqa: B018 - built and set up now: a missing extra fails before the lease is taken
         ex = make_executor(executor, workers, trial_timeout, executor_options)
         if progress is None:
             sign = -1.0 if self.direction == "minimize" else 1.0
             progress = RichProgress(self.objective, sign) if show_progress else Progress()
+        changes = dict(self._pending_config)
+        if save_budget:
+            run_settings = {"n_trials": n_trials, "time_limit": timeout, "workers": workers,
+                            "executor": executor if isinstance(executor, str) else ex.name,
+                            "trial_timeout": trial_timeout, "retries": retries,
+                            "max_consecutive_failures": max_consecutive_failures,
+                            "executor_options": executor_options or None}
+            changes["budget"] = {**self.budget, **{k: v for k, v in run_settings.items() if v is not None}}
         self.interrupted = False
         driver = Driver(
             self,
@@ -305,14 +372,15 @@ class Study:
             timeout=timeout,
             retries=retries,
             max_consecutive_failures=max_consecutive_failures,
-            save_budget=save_budget,
+            config_changes=changes,
         )
         self.interrupted = driver.run()
+        self._pending_config = {}
         return self
 
-    def _recover_and_replay(self) -> Any:
-        """Fail RUNNING trials of a dead driver and replay the history (see :mod:`~.driver`)."""
-        return recover_and_replay(self)
+    def _recover_and_replay(self, retries: int = 1) -> Any:
+        """Fail RUNNING trials of a dead driver and replay the history (see :mod:`~.replay`)."""
+        return recover_and_replay(self, retries)
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, store={str(self.store.path)!r})"
@@ -325,30 +393,3 @@ class Study:
 
         return trained_from_study(self, trial).predict(x)
 
-
-def _check_compatible(space: SearchSpace, evaluator: Evaluator) -> None:
-    """Fail early when the evaluator's task cannot be modelled by the space (or vice versa)."""
-    if getattr(evaluator, "name", "") != "train":
-        return
-    shape = evaluator.describe_task().get("input_shape")
-    if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 2, 3):
-        return
-    kind = {1: "tabular", 2: "1d", 3: "2d"}[len(shape)]
-    task = evaluator.describe_task().get("name", "?")
-    kinds = type(space).input_kinds
-    if not kinds:
-        raise ConfigError(
-            f"space {space.name!r} is a tabular benchmark with no PyTorch models; it cannot train on "
-            f"task {task!r}. Use its tabular evaluator, or a space such as 'chain'"
-        )
-    if kind not in kinds:
-        raise ConfigError(
-            f"space {space.name!r} builds models for {sorted(kinds)} inputs, but task {task!r} is "
-            f"{kind!r}; pick a space that supports {kind!r} inputs"
-        )
-    space_kind = space.params.get("input_kind")
-    if isinstance(space_kind, str) and space_kind != kind:
-        raise ConfigError(
-            f"space {space.name!r} was built with input_kind={space_kind!r}, but task {task!r} is "
-            f"{kind!r}; pass input_kind={kind!r} (--space-opt input_kind={kind})"
-        )

@@ -15,6 +15,7 @@ EXECUTORS: Registry[type[Executor]] = Registry(
         "process": "nasforge.study.executors.process:ProcessExecutor",
         "ray": "nasforge.study.executors.ray:RayExecutor",
     },
+    requires={"ray": ("ray",)},
 )
 
 

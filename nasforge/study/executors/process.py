@@ -2,7 +2,10 @@
 
 The evaluator (with its task data) is pickled once and sent to each worker when it starts; the
 worker sets its torch threads, calls ``evaluator.prepare()`` and then serves jobs over a pipe,
-streaming ``started`` / ``report`` / ``result`` messages back. Fault semantics:
+streaming ``started`` / ``report`` / ``result`` messages back; with a report handler set (see
+:mod:`~nasforge.study.executors.base`) the worker waits for the driver's answer to each report. Workers
+start when :meth:`ProcessExecutor.start` returns and are waited for at the first job (:meth:`ready`),
+so the driver replays its history while they import and prepare. Fault semantics:
 
 * an exception or :class:`~nasforge.errors.EvaluationError` inside a trial -> handled by
   :func:`~nasforge.study.executors.worker.run_job` (``exception`` / the error's reason);
@@ -18,7 +21,7 @@ dies (they poll their parent pid), so a SIGKILLed driver leaves no orphans runni
 from __future__ import annotations
 
 import atexit
-import collections
+import importlib
 import multiprocessing
 import os
 import pickle
@@ -33,23 +36,29 @@ from typing import Any, ClassVar
 
 from nasforge.errors import ConfigError, EvaluationError
 from nasforge.estimate.base import Evaluator
-from nasforge.study.executors.base import Executor, wait_loop
+from nasforge.study.executors.slots import Slot, SlotExecutor
 from nasforge.study.executors.worker import (
     CollectingReporter,
-    check_executor_params,
     failed_result,
     init_worker_process,
     limit_threads,
     run_job,
 )
-from nasforge.trial import Job, JobResult
+from nasforge.trial import Job
 
 _PARENT_POLL_S = 0.5
 _LIVE: weakref.WeakSet[ProcessExecutor] = weakref.WeakSet()
 
 
-def _worker_main(conn: Connection, payload: bytes, threads: int | None, parent_pid: int) -> None:
-    """Entry point of a worker process (module level so ``spawn`` can import it)."""
+def _worker_main(conn: Connection, payload: bytes | None, threads: int | None, parent_pid: int,
+                 warm: tuple[str, ...] = ()) -> None:
+    """Entry point of a worker process (module level so ``spawn`` can import it).
+
+    A worker started before its evaluator (``payload=None``, see :meth:`ProcessExecutor.prestart`)
+    imports the ``warm`` modules, then waits for ``("evaluator", payload)``. Jobs come as
+    ``("job", job, answers)``: with ``answers`` the driver answers every report and the worker waits for
+    ``("answer", n, seq, go)`` before its evaluator trains further (a ``None`` meanwhile means: exit after
+    this trial)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch_parent() -> None:
@@ -60,29 +69,57 @@ def _worker_main(conn: Connection, payload: bytes, threads: int | None, parent_p
 
     threading.Thread(target=watch_parent, name="nasforge-parent-watch", daemon=True).start()
     lock = threading.Lock()
+    state = {"exit": False, "seq": 0, "answers": False}
 
     def send(message: tuple[Any, ...]) -> None:
         with lock:
             conn.send(message)
 
+    def report(number: int, step: float, metrics: dict[str, float]) -> bool:
+        state["seq"] += 1
+        send(("report", number, state["seq"], step, metrics))
+        while state["answers"]:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):  # the driver is gone
+                os._exit(3)
+            if message is None:
+                state["exit"] = True
+            elif message[0] == "answer" and tuple(message[1:3]) == (number, state["seq"]):
+                return bool(message[3])
+        return True
+
+    limit_threads(threads)  # before unpickling, which may import torch
+    if payload is None:
+        for module in warm:
+            try:
+                importlib.import_module(module)
+            except ImportError:  # a warm-up only: the evaluator imports what it needs
+                pass
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):  # the driver went away before sending the evaluator
+            return
+        if message is None:
+            return
+        payload = message[1]
     try:
-        limit_threads(threads)  # before unpickling, which may import torch
         evaluator = pickle.loads(payload)  # bytes made by our own parent process: trusted
         init_worker_process(evaluator, threads)
     except Exception:
         send(("init_failed", traceback.format_exc()))
         return
     send(("ready", os.getpid()))
-    while True:
+    while not state["exit"]:
         try:
-            job = conn.recv()
+            message = conn.recv()
         except (EOFError, OSError):
             return
-        if job is None:
+        if message is None:
             return
+        _, job, state["answers"] = message
         send(("started", job.trial_number, time.time()))
-        reporter = CollectingReporter(job.trial_number, on_report=lambda n, s, m: send(("report", n, s, m)))
-        result = run_job(evaluator, job, reporter)
+        result = run_job(evaluator, job, CollectingReporter(job.trial_number, on_report=report))
         try:
             send(("result", result))
         except Exception:  # metrics that do not pickle
@@ -91,47 +128,50 @@ def _worker_main(conn: Connection, payload: bytes, threads: int | None, parent_p
             send(("result", fallback))
 
 
-class _Slot:
-    """One worker slot: its process (``None`` until spawned / after it died) and its current job."""
+class _ProcessSlot(Slot):
+    """A worker slot: its process (``None`` until spawned / after it died) and the pipe to it."""
 
     def __init__(self, index: int) -> None:
-        self.index = index
+        super().__init__(index)
         self.process: Any = None
         self.conn: Connection | None = None
         self.ready = False
-        self.job: Job | None = None
-        self.dispatched_at = 0.0
-        self.started_at: float | None = None
-        self.reports: list[tuple[float, dict[str, float]]] = []
-
-    def clear_job(self) -> None:
-        self.job, self.started_at, self.reports = None, None, []
 
 
-class ProcessExecutor(Executor):
+class ProcessExecutor(SlotExecutor):
     """Spawned worker processes, one job each at a time.
 
     Args:
         workers: number of worker processes (>= 1).
         trial_timeout: seconds a trial may run before its worker is killed (``None``: no limit).
         threads: torch threads per worker (``None`` leaves torch's default).
-        start_timeout: seconds :meth:`start` waits for the workers to be ready.
+        start_timeout: seconds :meth:`ready` waits for the workers to be ready.
     """
 
     name: ClassVar[str] = "process"
 
     def __init__(self, workers: int = 2, trial_timeout: float | None = None, threads: int | None = 1,
                  start_timeout: float = 300.0) -> None:
-        self.workers = workers
-        self.trial_timeout = trial_timeout
-        self.threads = threads
-        self.start_timeout = start_timeout
+        super().__init__(workers, trial_timeout, threads, start_timeout)
+        self._warm: list[tuple[Any, Any]] = []  # (process, pipe) started by prestart(), not yet used
 
     # -- life cycle -------------------------------------------------------------------------------------
-    def start(self, evaluator: Evaluator) -> None:
-        """Spawn the workers, send each the evaluator once and wait until all have run ``prepare()``."""
-        self.shutdown(cancel=True)  # a second start replaces the workers of the first
+    def _new_slot(self, index: int) -> _ProcessSlot:
+        return _ProcessSlot(index)
+
+    def prestart(self, warm: tuple[str, ...] = ()) -> None:
+        """Start the worker processes now, before the evaluator exists (while the driver loads data,
+        builds the study and replays it); they import ``warm`` (e.g. ``("torch",)``) and wait for
+        :meth:`start` to hand them the evaluator. Optional: :meth:`start` alone spawns them too."""
+        if self._started or self._warm:
+            return
         self._check_params()
+        self._ctx = multiprocessing.get_context("spawn")
+        _LIVE.add(self)
+        for index in range(int(self.workers)):
+            self._warm.append(self._new_process(index, None, tuple(warm)))
+
+    def _launch(self, evaluator: Evaluator) -> None:
         try:
             self._payload = pickle.dumps(evaluator, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
@@ -139,14 +179,37 @@ class ProcessExecutor(Executor):
                 f"the evaluator must be picklable to run in worker processes, but pickling "
                 f"{type(evaluator).__name__} failed: {exc}; use executor='serial' or make it picklable"
             ) from exc
-        self._ctx = multiprocessing.get_context("spawn")
-        self._slots = [_Slot(i) for i in range(int(self.workers))]
-        self._queue: collections.deque[Job] = collections.deque()
-        self._done: list[JobResult] = []
-        self._started = True
+        if not self._warm:
+            self._ctx = multiprocessing.get_context("spawn")
         _LIVE.add(self)
-        for slot in self._slots:
-            self._spawn(slot)
+
+    def _new_process(self, index: int, payload: bytes | None, warm: tuple[str, ...] = ()) -> tuple[Any, Any]:
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(
+            target=_worker_main,
+            args=(child_conn, payload, self.threads, os.getpid(), warm),
+            name=f"nasforge-worker-{index}",
+            daemon=False,
+        )
+        process.start()
+        child_conn.close()  # so the parent sees EOF when the worker dies
+        return process, parent_conn
+
+    def _spawn(self, slot: _ProcessSlot) -> None:
+        process = conn = None
+        while self._warm and process is None:  # a worker started early: hand it the evaluator
+            process, conn = self._warm.pop(0)
+            try:
+                conn.send(("evaluator", self._payload))
+            except (OSError, BrokenPipeError):  # it died waiting
+                self._close_pair(process, conn)
+                process = conn = None
+        if process is None:
+            process, conn = self._new_process(slot.index, self._payload)
+        slot.process, slot.conn, slot.ready = process, conn, False
+
+    def _await_ready(self) -> None:
+        """Wait until all workers have run ``prepare()`` (``start_timeout``); a failure stops them all."""
         deadline = time.monotonic() + float(self.start_timeout)
         while not all(s.ready for s in self._slots):
             remaining = deadline - time.monotonic()
@@ -154,7 +217,7 @@ class ProcessExecutor(Executor):
                 self.shutdown(cancel=True)
                 raise EvaluationError("worker_init", f"workers not ready after {self.start_timeout} s "
                                       "(start_timeout); is evaluator.prepare() slow or stuck?")
-            self._wait_any(min(remaining, 1.0))
+            self._block(min(remaining, 1.0))
             for slot in self._slots:
                 error = self._drain(slot)
                 if error is not None:
@@ -165,25 +228,13 @@ class ProcessExecutor(Executor):
                     self.shutdown(cancel=True)
                     raise EvaluationError("worker_init", f"a worker exited with code {code} while starting")
 
-    def _check_params(self) -> None:
-        check_executor_params(self.workers, self.trial_timeout, self.threads)
-
-    def _spawn(self, slot: _Slot) -> None:
-        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(
-            target=_worker_main,
-            args=(child_conn, self._payload, self.threads, os.getpid()),
-            name=f"nasforge-worker-{slot.index}",
-            daemon=False,
-        )
-        process.start()
-        child_conn.close()  # so the parent sees EOF when the worker dies
-        slot.process, slot.conn, slot.ready = process, parent_conn, False
-
     def shutdown(self, cancel: bool = True) -> None:
         """Stop the workers. ``cancel``: kill them now (running trials are abandoned); otherwise each
         finishes its current trial first (its result is dropped; collect results with :meth:`wait`)."""
-        if not getattr(self, "_started", False):
+        while self._warm:  # started early and never used
+            self._close_pair(*self._warm.pop())
+        if not self._started:
+            _LIVE.discard(self)
             return
         self._started = False
         self._queue.clear()
@@ -201,7 +252,7 @@ class ProcessExecutor(Executor):
                     break
                 mp_wait([h for s in alive for h in (s.process.sentinel, s.conn) if h is not None], 0.5)
                 for slot in alive:
-                    self._drain(slot)
+                    self._drain(slot, ask=False)
         for slot in live:
             if slot.process.is_alive():
                 slot.process.terminate()
@@ -216,63 +267,14 @@ class ProcessExecutor(Executor):
         self._done = []
         _LIVE.discard(self)
 
-    # -- the Executor contract ----------------------------------------------------------------------------
-    @property
-    def capacity(self) -> int:
-        return int(self.workers)
+    # -- talking to workers -----------------------------------------------------------------------------
+    def _send(self, slot: _ProcessSlot, job: Job) -> None:
+        try:
+            slot.conn.send(("job", job, self._on_report is not None))  # type: ignore[union-attr]
+        except (OSError, BrokenPipeError):  # worker died idle: _poll reports it worker_lost
+            pass
 
-    @property
-    def in_flight(self) -> int:
-        if not getattr(self, "_started", False):
-            return 0
-        running = sum(1 for s in self._slots if s.job is not None)
-        return len(self._queue) + running + len(self._done)
-
-    @property
-    def pids(self) -> list[int]:
-        """Process ids of the live workers (diagnostics and tests)."""
-        if not getattr(self, "_started", False):
-            return []
-        return [s.process.pid for s in self._slots if s.process is not None and s.process.exitcode is None]
-
-    def submit(self, job: Job) -> None:
-        """Queue ``job``; it goes to the first free worker (never blocks)."""
-        if not getattr(self, "_started", False):
-            raise ConfigError("ProcessExecutor.submit() called before start(evaluator); call start() first")
-        self._queue.append(job)
-        self._dispatch()
-
-    def wait(self, timeout: float | None = None) -> list[JobResult]:
-        """Block until at least one job finished or ``timeout`` seconds passed; return finished results."""
-        if not getattr(self, "_started", False):
-            return []
-        return wait_loop(self._pump, lambda: self.in_flight, self._next_timeout_in, self._wait_any, timeout)
-
-    def _pump(self) -> list[JobResult]:
-        self._poll_all()
-        self._check_timeouts()
-        self._dispatch()
-        done, self._done = self._done, []
-        return done
-
-    # -- internals --------------------------------------------------------------------------------------
-    def _dispatch(self) -> None:
-        for slot in self._slots:
-            if not self._queue:
-                return
-            if slot.job is not None:
-                continue
-            if slot.process is None:
-                self._spawn(slot)
-            job = self._queue.popleft()
-            slot.clear_job()
-            slot.job, slot.dispatched_at = job, time.monotonic()
-            try:
-                slot.conn.send(job)  # type: ignore[union-attr]
-            except (OSError, BrokenPipeError):  # worker died idle: _poll_all reports it worker_lost
-                pass
-
-    def _wait_any(self, timeout: float | None) -> None:
+    def _block(self, pause: float | None) -> None:
         handles: list[Any] = []
         for slot in self._slots:
             if slot.process is not None:
@@ -280,12 +282,13 @@ class ProcessExecutor(Executor):
                 if slot.conn is not None:
                     handles.append(slot.conn)
         if handles:
-            mp_wait(handles, timeout)
-        elif timeout:
-            time.sleep(min(timeout, 0.05))
+            mp_wait(handles, pause)
+        elif pause:
+            time.sleep(min(pause, 0.05))
 
-    def _drain(self, slot: _Slot) -> str | None:
-        """Read every pending message of ``slot``; returns an ``init_failed`` traceback if one came."""
+    def _drain(self, slot: _ProcessSlot, ask: bool = True) -> str | None:
+        """Read every pending message of ``slot`` (answering reports); returns an ``init_failed`` traceback
+        if one came."""
         error = None
         conn = slot.conn
         while conn is not None:
@@ -300,15 +303,20 @@ class ProcessExecutor(Executor):
             elif kind == "init_failed":
                 error = rest[0]
             elif kind == "started" and slot.job is not None and rest[0] == slot.job.trial_number:
-                slot.started_at = time.monotonic()
-            elif kind == "report" and slot.job is not None and rest[0] == slot.job.trial_number:
-                slot.reports.append((rest[1], rest[2]))
+                self._trial_began(slot)
+            elif kind == "report":
+                number, seq, step, metrics = rest
+                go = self._report(slot, number, step, metrics, ask=ask)
+                if self._on_report is not None:
+                    try:
+                        conn.send(("answer", number, seq, go))
+                    except (OSError, BrokenPipeError):  # died meanwhile: _poll reports it
+                        pass
             elif kind == "result" and slot.job is not None:
-                self._done.append(rest[0])
-                slot.clear_job()
+                self._finished(slot, rest[0])
         return error
 
-    def _poll_all(self) -> None:
+    def _poll(self) -> None:
         for slot in self._slots:
             if slot.process is None:
                 continue
@@ -330,44 +338,36 @@ class ProcessExecutor(Executor):
             self._close(slot)
             slot.clear_job()
 
-    def _lost(self, slot: _Slot, reason: str, message: str) -> JobResult:
-        number = slot.job.trial_number if slot.job is not None else -1
-        started = None if slot.started_at is None else time.time() - (time.monotonic() - slot.started_at)
-        return failed_result(number, reason, message, started, slot.reports)
-
-    def _check_timeouts(self) -> None:
-        if self.trial_timeout is None:
-            return
-        now = time.monotonic()
-        for slot in self._slots:
-            if slot.job is None or slot.process is None:
-                continue
-            if now - self._begun(slot) <= self.trial_timeout:
-                continue
+    def _discard(self, slot: _ProcessSlot) -> None:
+        if slot.process is not None:
             slot.process.kill()
             slot.process.join(5.0)
-            message = f"the trial ran longer than trial_timeout={self.trial_timeout} s; its worker was killed"
-            self._done.append(self._lost(slot, "timeout", message))
-            self._close(slot)
-            slot.clear_job()
+        self._close(slot)
 
-    def _next_timeout_in(self) -> float | None:
-        if self.trial_timeout is None:
+    def _alive(self, slot: _ProcessSlot) -> bool:
+        return slot.process is not None
+
+    def _worker_ready(self, slot: _ProcessSlot) -> bool:
+        return slot.ready
+
+    def _pid(self, slot: _ProcessSlot) -> int | None:
+        if slot.process is None or slot.process.exitcode is not None:
             return None
-        now = time.monotonic()
-        waits = [
-            self._begun(s) + self.trial_timeout - now
-            for s in self._slots
-            if s.job is not None and s.process is not None
-        ]
-        return max(0.0, min(waits)) + 0.01 if waits else None
-
-    def _begun(self, slot: _Slot) -> float:
-        """When the trial clock of ``slot`` started (a worker still starting gets ``start_timeout`` grace)."""
-        return slot.started_at if slot.started_at is not None else slot.dispatched_at + self.start_timeout
+        return int(slot.process.pid)
 
     @staticmethod
-    def _close(slot: _Slot) -> None:
+    def _close_pair(process: Any, conn: Any) -> None:
+        conn.close()
+        if process.is_alive():
+            process.kill()
+        process.join(5.0)
+        try:
+            process.close()
+        except ValueError:
+            pass
+
+    @staticmethod
+    def _close(slot: _ProcessSlot) -> None:
         if slot.conn is not None:
             slot.conn.close()
         if slot.process is not None:

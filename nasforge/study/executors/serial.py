@@ -1,23 +1,25 @@
 """Run trials one at a time in the driver's own process.
 
 ``submit`` only queues; the job runs inside :meth:`SerialExecutor.wait` (so Ctrl-C reaches the
-driver's loop directly). ``trial_timeout`` is enforced with ``SIGALRM`` when the executor runs in the
-main thread of a POSIX process (the trial fails with reason ``timeout``); elsewhere it is ignored.
+driver's loop directly). Reports reach the driver's report handler synchronously: its answer is the
+return value of the evaluator's ``reporter.report``. ``trial_timeout`` is enforced with ``SIGALRM`` when
+the executor runs in the main thread of a POSIX process (the trial fails with reason ``timeout``);
+elsewhere it is ignored.
 """
 
 from __future__ import annotations
 
 import collections
-import math
 import signal
 import threading
 import time
 from typing import Any, ClassVar
 
+from nasforge.checks import check_seconds
 from nasforge.errors import ConfigError
 from nasforge.estimate.base import Evaluator
-from nasforge.study.executors.base import Executor
-from nasforge.study.executors.worker import failed_result, run_job
+from nasforge.study.executors.base import Executor, ReportHandler
+from nasforge.study.executors.worker import CollectingReporter, failed_result, run_job
 from nasforge.trial import Job, JobResult
 
 
@@ -44,19 +46,18 @@ class SerialExecutor(Executor):
                 f"the serial executor runs one trial at a time (workers=1), got workers={workers!r}; "
                 "use executor='process' (or --executor process) for parallel workers"
             )
-        if trial_timeout is not None and not (
-            isinstance(trial_timeout, (int, float)) and math.isfinite(trial_timeout) and trial_timeout > 0
-        ):
-            raise ConfigError(f"trial_timeout must be a positive number of seconds, got {trial_timeout!r}")
+        check_seconds("trial_timeout", trial_timeout)
         self.workers = workers
         self.trial_timeout = trial_timeout
         self.threads = threads
         self._evaluator: Evaluator | None = None
         self._queue: collections.deque[Job] = collections.deque()
+        self._on_report: ReportHandler | None = None
 
-    def start(self, evaluator: Evaluator) -> None:
+    def start(self, evaluator: Evaluator, on_report: ReportHandler | None = None) -> None:
         evaluator.prepare()
         self._evaluator = evaluator
+        self._on_report = on_report
 
     @property
     def capacity(self) -> int:
@@ -93,8 +94,9 @@ class SerialExecutor(Executor):
             and hasattr(signal, "setitimer")
             and threading.current_thread() is threading.main_thread()
         )
+        reporter = CollectingReporter(job.trial_number, on_report=self._on_report)
         if not use_alarm:
-            return run_job(self._evaluator, job)
+            return run_job(self._evaluator, job, reporter)
 
         def on_alarm(signum: int, frame: Any) -> None:
             raise _TrialTimeout()
@@ -102,7 +104,7 @@ class SerialExecutor(Executor):
         previous = signal.signal(signal.SIGALRM, on_alarm)
         signal.setitimer(signal.ITIMER_REAL, float(self.trial_timeout))  # type: ignore[arg-type]
         try:
-            return run_job(self._evaluator, job)
+            return run_job(self._evaluator, job, reporter)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)

@@ -23,41 +23,34 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from nasforge.errors import ConfigError, EvaluationError
+from nasforge.checks import check_int, check_seconds
+from nasforge.errors import EvaluationError
 from nasforge.estimate.base import Evaluator, Reporter
 from nasforge.trial import Job, JobResult
 
-#: called with ``(trial_number, step, metrics)`` on every intermediate report
-ReportHook = Callable[[int, float, dict[str, float]], None]
+#: called with ``(trial_number, step, metrics)`` on every intermediate report; ``False`` stops the trial
+ReportHook = Callable[[int, float, dict[str, float]], "bool | None"]
 
 
 class CollectingReporter(Reporter):
-    """Records every ``report(step, metrics)``; optionally forwards it and asks a stop rule.
+    """Records every ``report(step, metrics)`` and passes it to ``on_report``, whose answer it returns.
 
     Args:
         trial_number: the job's trial, passed to ``on_report``.
-        on_report: called after each report (a worker streams reports to its driver with it).
-        should_stop: ``(step, metrics) -> bool``; ``True`` asks the evaluator to stop (pruning).
+        on_report: the report channel (an executor's: the driver's answer, synchronously or over a pipe);
+            ``False`` asks the evaluator to stop (the trial is then PRUNED), ``True``/``None`` continues.
     """
 
-    def __init__(
-        self,
-        trial_number: int = 0,
-        on_report: ReportHook | None = None,
-        should_stop: Callable[[float, dict[str, float]], bool] | None = None,
-    ) -> None:
+    def __init__(self, trial_number: int = 0, on_report: ReportHook | None = None) -> None:
         self.trial_number = trial_number
         self.on_report = on_report
-        self.should_stop = should_stop
         self.reports: list[tuple[float, dict[str, float]]] = []
         self.stopped = False
 
     def report(self, step: float, metrics: dict[str, float]) -> bool:
         clean = {str(k): _plain(v) for k, v in dict(metrics).items()}
         self.reports.append((float(step), clean))
-        if self.on_report is not None:
-            self.on_report(self.trial_number, float(step), clean)
-        if self.should_stop is not None and self.should_stop(float(step), clean):
+        if self.on_report is not None and self.on_report(self.trial_number, float(step), clean) is False:
             self.stopped = True
             return False
         return True
@@ -133,16 +126,9 @@ def failed_result(job_number: int, reason: str, message: str, started_at: float 
 
 def check_executor_params(workers: Any, trial_timeout: Any, threads: Any) -> None:
     """Validate the parameters every parallel executor shares; raises :class:`ConfigError`."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
-    if trial_timeout is not None and (
-        isinstance(trial_timeout, bool)
-        or not isinstance(trial_timeout, (int, float))
-        or not trial_timeout > 0
-    ):
-        raise ConfigError(f"trial_timeout must be a number of seconds > 0 or None, got {trial_timeout!r}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ConfigError(f"threads must be an integer >= 1 or None, got {threads!r}")
+    check_int("workers", workers, 1)
+    check_seconds("trial_timeout", trial_timeout)
+    check_int("threads", threads, 1, allow_none=True)
 
 
 def _plain(value: Any) -> Any:
