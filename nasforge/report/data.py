@@ -280,10 +280,11 @@ def load(store: str | os.PathLike[str], name: str) -> StudyData:
     from nasforge.study import Study
     from nasforge.study.store import Store
 
-    st = Store(store, create=False)
+    st = Store(store, create=False, read_only=True)
     try:
         try:
-            study = Study.load(store=st, name=name, build_evaluator=False)
+            study = Study.load(store=st, name=name, read_only=True)
+            space = study.space  # built on first use: a plug-in space that is not importable fails here
         except NasforgeError as exc:
             record = st.get_study(name)  # an unknown name raises here, with the stored names
             return StudyData(
@@ -300,7 +301,7 @@ def load(store: str | os.PathLike[str], name: str) -> StudyData:
             config=dict(study.config),
             trials=study.trials,
             created=float(study.record.created),
-            space=study.space,
+            space=space,
             store=str(store),
         )
     finally:
@@ -311,5 +312,5 @@ def study_names(store: str | os.PathLike[str]) -> list[str]:
     """Names of every study in the store, oldest first."""
     from nasforge.study.store import Store
 
-    with Store(store, create=False) as st:
+    with Store(store, create=False, read_only=True) as st:
         return [r.name for r in st.list_studies()]
