@@ -388,8 +388,8 @@ class Study:
     def predict(self, x: Any, trial: int | None = None) -> list[Any]:
         """Labels (the task's own: strings where its CSV had strings) of raw samples ``x``
         (``(N, *raw shape)``, as given to the task) from the best trained trial, or trial ``trial``.
-        See :mod:`nasforge.report.predict`."""
-        from nasforge.report.predict import trained_from_study
+        See :mod:`nasforge.models.trained`."""
+        from nasforge.models.trained import trained_from_study
 
         return trained_from_study(self, trial).predict(x)
 
