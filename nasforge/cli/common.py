@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from typing import Any
 
 from nasforge.errors import ConfigError
+from nasforge.report.html import fmt  # noqa: F401 (re-exported: one metric formatter for the CLI and reports)
 
 DEFAULT_STORE = "nasforge.db"
 
@@ -47,23 +47,6 @@ def load_study(args: argparse.Namespace, *, need_evaluator: bool = False) -> Any
     if need_evaluator:
         return Study.load(store=store, name=args.name)
     return Study.load(store=store, name=args.name, read_only=True)
-
-
-def fmt(value: Any, digits: int = 4) -> str:
-    """Compact text of a metric value (``-`` when missing)."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if abs(value) >= 1e5:
-            return f"{value:,.0f}"
-        return f"{value:.{digits}f}"
-    return str(value)
 
 
 def genotype_summary(genes: dict[str, Any], width: int = 70) -> str:
