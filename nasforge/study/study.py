@@ -385,11 +385,16 @@ class Study:
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, store={str(self.store.path)!r})"
 
+    def best_model(self, trial: int | None = None) -> Any:
+        """The best (or ``trial``'s) trained network as a :class:`~nasforge.models.trained.TrainedModel`:
+        ``.network`` (stored weights), ``.logits(x)`` / ``.predict(x)`` on raw samples."""
+        from nasforge.models.trained import trained_from_study
+
+        return trained_from_study(self, trial)
+
     def predict(self, x: Any, trial: int | None = None) -> list[Any]:
         """Labels (the task's own: strings where its CSV had strings) of raw samples ``x``
         (``(N, *raw shape)``, as given to the task) from the best trained trial, or trial ``trial``.
-        See :mod:`nasforge.models.trained`."""
-        from nasforge.models.trained import trained_from_study
-
-        return trained_from_study(self, trial).predict(x)
+        See :meth:`best_model`."""
+        return self.best_model(trial).predict(x)
 
