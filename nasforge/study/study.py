@@ -103,11 +103,13 @@ class Study:
         objective: str | None = None,
         direction: str = "maximize",
         load_if_exists: bool = False,
+        scheduler: Any = None,
     ) -> Study:
         """Create study ``name`` in ``store``.
 
         With ``load_if_exists`` an existing study of the same name is loaded if its stored config
         equals this one, and refused with the difference otherwise (what ``nasforge search`` does).
+        ``scheduler``: a :class:`~nasforge.schedulers.Scheduler` (multi-fidelity; stored as ``scheduler``).
         """
         objective = cfg.check_parts(name, space, strategy, evaluator, seed, objective, direction)
         check_compatible(space, evaluator)
@@ -120,6 +122,7 @@ class Study:
                 "direction": direction,
                 "seed": int(seed),
                 "task": evaluator.describe_task(),
+                **cfg.scheduler_entry(scheduler, evaluator),
             }
         )
         st = store if isinstance(store, Store) else Store(store, create=True)
@@ -184,6 +187,11 @@ class Study:
             self._strategy.setup(self.space, self.seed)
             self._strategy_ready = True
         return self._strategy
+
+    @property
+    def scheduler(self) -> Any:
+        """The study's scheduler (``None`` without one), rebuilt from the config and set up."""
+        return cfg.scheduler_from_config(self.record.config, self.evaluator)
 
     def fresh_strategy(self) -> Strategy:
         """The strategy in the state :meth:`~Strategy.setup` leaves it (set up again if it was used)."""
