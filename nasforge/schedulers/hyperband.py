@@ -72,9 +72,13 @@ class Hyperband(Scheduler):
         return min(range(len(budgets)), key=lambda k: abs(budgets[k] - budget))
 
     def _target(self, bracket: int) -> int:
+        """Trials rung 0 of ``bracket`` waits for: its size, or what it has once the study may start no
+        more trials, or once a member was promoted (a bracket closed early stays closed on resume)."""
         size = self.bracket_size(bracket)
-        have = len(self.members.get(bracket, []))
-        return size if self.allow_new or have >= size else have
+        members = self.members.get(bracket, [])
+        budgets = self.bracket_budgets(bracket)
+        closed = not self.allow_new or any(self._rung(t, budgets) > 0 for t in members)
+        return len(members) if closed and len(members) < size else size
 
     def rung_state(self, bracket: int, k: int) -> tuple[bool, list[Trial], list[Trial]]:
         """``(complete, entered, ranked)`` of rung ``k`` of ``bracket``: whether every member has its

@@ -66,8 +66,11 @@ class SchedulerRun:
         self.scheduler.sync(self.store.trials(self.sid), allow_new)
 
     def submit(self) -> bool:
-        """Start what the scheduler says; ``False`` when it says wait."""
+        """Start a queued re-run or what the scheduler says; ``False`` when it says wait."""
         self.sync()
+        if self.driver.queue:  # re-runs of lost new trials go first, as without a scheduler
+            self.driver._submit_candidate(None)
+            return True
         plan = self.scheduler.next()
         if plan is None:
             return False

@@ -173,7 +173,7 @@ class Driver:
 
     # -- one trial ----------------------------------------------------------------------------
     def _submit(self) -> bool:
-        if self.sched is not None and not self.queue:
+        if self.sched is not None:
             return self.sched.submit()
         self._submit_candidate(None)
         return True
