@@ -34,6 +34,7 @@ def best_record(study: Any) -> dict[str, Any]:
         "metrics": best.metrics,
         "genotype": best.architecture.to_dict(),
         "checkpoint": best.checkpoint,
+        "budget": best.metrics.get("epochs", best.budget),  # the budget (epochs) the trial reached
     }
 
 
@@ -51,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         f"  {record['objective']}: {fmt(record['value'])}   test accuracy: {fmt(record['test_acc'])}"
     )
+    if record["budget"] is not None:
+        console.print(f"  budget reached: {fmt(record['budget'])}")
     for key in ("params", "macs", "latency_ms", "train_seconds"):
         if key in record["metrics"]:
             console.print(f"  {key}: {fmt(record['metrics'][key])}")

@@ -46,6 +46,7 @@ from nasforge.cli.running import (
     validate_run_settings,
 )
 from nasforge.errors import ConfigError
+from nasforge.schedulers.cli import add_scheduler_args, scheduler_from_settings
 
 #: the keys of a search config (flags use dashes)
 SCALAR_KEYS: dict[str, type] = {
@@ -65,8 +66,9 @@ SCALAR_KEYS: dict[str, type] = {
     "trial_timeout": float,
     "retries": int,
     "max_consecutive_failures": int,
+    "scheduler": str,
 }
-TABLE_KEYS = ("space_opt", "strategy_opt", "evaluator_opt")
+TABLE_KEYS = ("space_opt", "strategy_opt", "evaluator_opt", "scheduler_opt")
 
 
 def register(subparsers: Any) -> None:
@@ -89,6 +91,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--space-opt", action="append", metavar="KEY=VALUE", help="space parameter (repeatable)")
     p.add_argument("--strategy-opt", action="append", metavar="KEY=VALUE", help="strategy parameter")
     p.add_argument("--evaluator-opt", action="append", metavar="KEY=VALUE", help="evaluator parameter")
+    add_scheduler_args(p)
     p.set_defaults(func=run)
 
 
@@ -188,7 +191,7 @@ def validate_settings(s: dict[str, Any]) -> None:
 #: the settings shown in ``search``'s first line, in order
 SHOWN = ("task", "space", "strategy", "epochs", "trials", "time_limit", "workers", "executor", "ray_address",
          "trial_timeout", "retries", "seed", "device", "store", "name", "space_opt", "strategy_opt",
-         "evaluator_opt")
+         "evaluator_opt", "scheduler", "scheduler_opt")
 
 
 def default_name(s: dict[str, Any], space: Any = None) -> str:
@@ -274,6 +277,7 @@ def run(args: argparse.Namespace) -> int:
             evaluator=evaluator,
             seed=s.get("seed") or 0,
             load_if_exists=True,
+            scheduler=scheduler_from_settings(s, args),
         )
         return run_study(study, s, args, executor)
     finally:

@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
                 "duration": t.duration,
                 "retry_of": t.info.get("retry_of"),
                 "requeued": t.info.get("requeued"),
+                "budget": t.budget,
             }
             for t in study.trials
         ]
@@ -109,5 +110,9 @@ def run(args: argparse.Namespace) -> int:
     from nasforge.cli.table import print_best_line, trials_table
 
     console.print(trials_table(study))
+    from nasforge.schedulers.cli import rung_lines
+
+    for line in rung_lines(study):
+        console.print(line)
     print_best_line(study)
     return 0
