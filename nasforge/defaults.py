@@ -49,3 +49,8 @@ SEARCH: dict[str, Any] = {
     "strategy_opt": {"population": 10, "sample": 3},
     "evaluator_opt": dict(TRAINING),
 }
+
+#: small data (``nasforge.estimate.cv``): when train+valid holds fewer than ``threshold`` samples, trials
+#: are scored by ``folds``-fold cross-validation on train+valid (``cv="auto"``, ``nasforge search``'s
+#: default) instead of a validation split too small to tell candidates apart
+SMALL_DATA: dict[str, Any] = {"threshold": 1000, "folds": 5}
