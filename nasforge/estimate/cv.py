@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from nasforge.checks import check_folds
 from nasforge.errors import ConfigError, EvaluationError
 from nasforge.estimate import checkpoint as ckpt
 from nasforge.estimate.loop import TrainingRun, accuracy, evaluate_split
@@ -47,18 +48,6 @@ if TYPE_CHECKING:
 FOLD_SEED = 0
 #: layout version of a cross-validated trial's saved training state
 CV_STATE_FORMAT = 1
-
-
-def check_folds(value: Any, name: str = "cv") -> int | str:
-    """``"auto"``, ``0`` (the holdout split) or an integer ``K >= 2``; :class:`ConfigError` otherwise."""
-    if value == "auto" and isinstance(value, str):
-        return "auto"
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0 or value == 1:
-        raise ConfigError(
-            f"{name} must be 0 (score on the holdout validation split) or an integer >= 2 (k-fold "
-            f"cross-validation on train+valid){' or auto' if name == 'cv' else ''}, got {value!r}"
-        )
-    return int(value)
 
 
 def pooled_labels(task: Task) -> np.ndarray:
@@ -87,7 +76,7 @@ def resolve_folds(requested: int | str, task: Task, name: str = "cv") -> int:
         raise ConfigError(
             f"{name} {requested}: every fold needs a sample of every class, but class {label!r} has only "
             f"{smallest} samples in train+valid (the test split is left out); use {name} <= {smallest} "
-            f"or {name} 0 for the holdout split"
+            f"or {name} 0 for the holdout split (`--cv` on the command line)"
         )
     return int(requested)
 
