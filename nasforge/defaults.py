@@ -60,11 +60,11 @@ SMALL_DATA: dict[str, Any] = {"threshold": 1000, "folds": 5}
 #: trains ``SMALL_DATA["folds"]`` small networks; tuned with ``benchmarks/bench_small_tables.py`` on
 #: split seeds 0-4 by cross-validation figures only (see docs/selection.md)
 SMALL_TABLE: dict[str, Any] = {
-    "trials": 20,
+    "trials": 12,
     "time_limit": None,
     "workers": 1,
     "executor": "auto",
-    "epochs": 60,
+    "epochs": 30,
     "evaluator_opt": {"batch_size": 32, "lr": 0.01, "weight_decay": 0.01},
     "space_opt": {
         "min_layers": 1,
