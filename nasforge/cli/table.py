@@ -68,8 +68,14 @@ def print_best_line(study: Any) -> None:
         console.print("no completed trial yet")
         return
     test = best.metrics.get("test_acc")
+    folds = best.metrics.get("cv_folds")
+    how = ""
+    if folds:
+        how = f" ({folds}-fold cross-validation, spread {fmt(best.metrics.get('valid_acc_std'))})"
+        if "final_n_train" in best.metrics:
+            how += f"; final model trained on all {best.metrics['final_n_train']} train+valid samples"
     console.print(
-        f"best trial #{best.number}: {study.objective} {fmt(study.user_value(best))}, "
+        f"best trial #{best.number}: {study.objective} {fmt(study.user_value(best))}{how}, "
         f"test accuracy [bold]{fmt(test)}[/bold]"
     )
 

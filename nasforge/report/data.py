@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from nasforge.selection import best_trial
 from nasforge.trial import Trial, TrialState
 
 #: cost metrics the scatter plots put on the x axis: metric -> (axis label, log scale)
@@ -152,10 +153,9 @@ class StudyData:
 
     @cached_property
     def best(self) -> Trial | None:
-        """Best COMPLETE trial by the selecting (validation) objective; ties: lowest number."""
-        if not self.complete:
-            return None
-        return max(self.complete, key=lambda t: (self.score(t), -t.number))
+        """Best COMPLETE trial by the selecting (validation) objective; ties by
+        :data:`nasforge.selection.RULE`."""
+        return best_trial(self.complete, self.score)
 
     @cached_property
     def states(self) -> dict[str, int]:

@@ -42,11 +42,13 @@ from typing import Any
 from nasforge.checks import check_int, check_seconds
 from nasforge.errors import ConfigError, StoreError
 from nasforge.estimate.base import Evaluator
+from nasforge.selection import best_trial
 from nasforge.space.base import SearchSpace
 from nasforge.strategies.base import Strategy
 from nasforge.study import config as cfg
 from nasforge.study.driver import Driver, derive_seed, make_executor
 from nasforge.study.executors.base import Executor
+from nasforge.study.final import train_final
 from nasforge.study.progress import Progress, RichProgress
 from nasforge.study.replay import recover_and_replay
 from nasforge.study.store import Store, StudyRecord
@@ -245,11 +247,8 @@ class Study:
 
     @property
     def best_trial(self) -> Trial | None:
-        """The COMPLETE trial with the best objective value (validation only; ties: lowest number)."""
-        done = [t for t in self.trials if t.state is TrialState.COMPLETE and t.value is not None]
-        if not done:
-            return None
-        return max(done, key=lambda t: (t.value, -t.number))
+        """The best COMPLETE trial by :data:`nasforge.selection.RULE` (validation only, never test)."""
+        return best_trial(self.trials)
 
     @property
     def budget(self) -> dict[str, Any]:
@@ -384,6 +383,8 @@ class Study:
         )
         self.interrupted = driver.run()
         self._pending_config = {}
+        if not self.interrupted:  # a cross-validated best trial gets its model on all non-test data
+            train_final(self)
         return self
 
     def _recover_and_replay(self, retries: int = 1) -> Any:
