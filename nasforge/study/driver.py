@@ -188,6 +188,7 @@ class Driver:
             device=str(getattr(study.evaluator, "device", None) or "cpu"),
             checkpoint_dir=str(checkpoint_dir),
             parent_checkpoint=parent_checkpoint,
+            extra={"lineage": info["lineage"]} if "lineage" in info else {},
         )
         self.running[number] = pending
         budget = candidate.budget
