@@ -1,7 +1,8 @@
 """NASH: hill climbing with network morphisms (Elsken, Metzen & Hutter, "Simple and efficient
 architecture search for convolutional neural networks", 2017).
 
-The climb starts from one architecture trained with the evaluator's full budget. Each step makes
+The climb starts from one architecture trained with the evaluator's full budget (of 32 random
+samples, the one with the most applicable exact morphisms: room to grow). Each step makes
 ``n_neighbours`` children of the current best, each by a sequence of ``n_morphisms`` random *exact*
 morphisms (:func:`nasforge.models.morphisms.random_moves`), so every child starts computing what its
 parent computes; it inherits the parent's weights through the morphisms' transforms and is fine-tuned
@@ -24,6 +25,8 @@ function of the told trials only (replayable).
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from nasforge.checks import check_choice, check_number
 from nasforge.estimate.recipe import OPTIMIZERS
@@ -76,9 +79,13 @@ class NASH(Strategy):
 
     def propose(self) -> Candidate:
         space = self._space()
-        if self.current is None:
-            return Candidate(space.sample(self.rng))
-        from nasforge.models.morphisms import random_moves, supports
+        from nasforge.models.morphisms import operators, random_moves, supports
+
+        if self.current is None:  # a start the morphisms can grow most (the paper starts from a small net)
+            ops = operators(space.name, exact=True)
+            samples = [space.sample(self.rng) for _ in range(32 if ops else 1)]
+            room = [sum(len(op.options(space, a)) for op in ops) for a in samples]
+            return Candidate(samples[int(np.argmax(room))])
 
         p = self.params
         parent = self.current
