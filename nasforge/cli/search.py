@@ -97,6 +97,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--strategy-opt", action="append", metavar="KEY=VALUE", help="strategy parameter")
     p.add_argument("--evaluator-opt", action="append", metavar="KEY=VALUE", help="evaluator parameter")
     add_scheduler_args(p)
+    p.add_argument("--inherit-weights", action="store_true",
+                   help="children start from their parent's trained weights (morphisms / shape match)")
+    p.add_argument("--inherit-epochs", type=int, metavar="N", help="training epochs of an inheriting child")
     p.set_defaults(func=run)
 
 
@@ -177,6 +180,8 @@ def resolve_settings(args: argparse.Namespace, defaults: dict[str, Any] | None =
         settings[f"_{opt}_is_default"] = opt not in from_file and not given_opts
         if given_opts:
             sources[opt] = "flag" if opt not in from_file else "config+flag"
+    if getattr(args, "inherit_weights", False) or getattr(args, "inherit_epochs", None) is not None:
+        settings["strategy_opt"].update(inherit_weights=True, inherit_epochs=args.inherit_epochs)
     validate_settings(settings)
     settings["_sources"] = sources
     return settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nasforge.cli.common import fmt, genotype_summary
+from nasforge.estimate.inherit import describe as describe_lineage
 from nasforge.trial import Trial, TrialState
 
 
@@ -54,6 +55,9 @@ def trials_table(study: Any) -> Any:
         note = genotype
         if trial.state is TrialState.FAILED:
             note = f"{trial.error}" + (" (re-run)" if trial.info.get("requeued") else "")
+        origin = describe_lineage(trial.info)
+        if origin is not None:
+            note = f"from {origin}: " + note
         if trial.info.get("retry_of") is not None:
             note = f"retry of #{trial.info['retry_of']}: " + note
         table.add_row(str(trial.number), trial.state.value, value, test, params, seconds, note)

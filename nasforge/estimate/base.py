@@ -37,6 +37,8 @@ class Evaluator(ABC):
     name: ClassVar[str] = ""
     #: the objective the evaluator's metrics support by default
     default_objective: ClassVar[str] = "valid_acc"
+    #: whether trained weights are left in ``context.checkpoint_dir`` (weight inheritance needs them)
+    leaves_checkpoints: ClassVar[bool] = False
 
     @abstractmethod
     def evaluate(

@@ -74,6 +74,7 @@ class TrainEvaluator(Evaluator):
     """
 
     name = "train"
+    leaves_checkpoints = True
 
     def __init__(
         self,
@@ -256,19 +257,19 @@ class TrainEvaluator(Evaluator):
         model = self.build_model(architecture).to(device)
         data = self._data(device)
         x, y = data["x_train"], data["y_train"]
-        run = TrainingRun(model, self.recipe_for(architecture), len(y), span, int(context.seed), device)
+        recipe = self.recipe_for(architecture)
+        overrides = ((context.extra or {}).get("lineage") or {}).get("recipe")
+        if overrides:  # e.g. NASH's SGDR fine-tuning of a child
+            recipe = recipe.replace(**overrides)
         metrics: dict[str, Any] = {}
-        if context.resume_from:
-            if not self._resume(run, context):
-                metrics["restarted"] = 1
-        elif context.parent_checkpoint:
-            state, _ = ckpt.load_weights(context.parent_checkpoint, device)
-            try:
-                model.load_state_dict(state)
-            except RuntimeError as exc:
-                raise EvaluationError(
-                    "bad_checkpoint", f"parent weights do not fit this model: {exc}"
-                ) from exc
+        if context.parent_checkpoint and not context.resume_from:  # weights first: the optimizer sees them
+            from nasforge.estimate.inherit import load_parent
+
+            metrics.update(load_parent(model, architecture, self.get_space(architecture), context,
+                                       tuple(self.task_data.input_shape), int(self.task_data.num_classes)))
+        run = TrainingRun(model, recipe, len(y), span, int(context.seed), device)
+        if context.resume_from and not self._resume(run, context):
+            metrics["restarted"] = 1
         started = time.perf_counter()
         begun = run.epoch
         train_loss = valid_acc = valid_loss = float("nan")

@@ -20,6 +20,7 @@ STRATEGIES: Registry[type[Strategy]] = Registry(
         "pnas": "nasforge.strategies.pnas:PNASStrategy",
         "bananas": "nasforge.strategies.bananas:BananasStrategy",
         "local-search": "nasforge.strategies.local_search:LocalSearch",
+        "nash": "nasforge.strategies.nash:NASH",
     },
     requires={"tpe": ("optuna",)},
 )

@@ -89,6 +89,9 @@ def check_parts(name: Any, space: Any, strategy: Any, evaluator: Any, seed: Any,
             "metric such as 'valid_acc'"
         )
     check_choice("direction", direction, ("maximize", "minimize"))
+    from nasforge.estimate.inherit import check_evaluator
+
+    check_evaluator(evaluator, strategy)  # inheritance needs an evaluator that leaves weights
     return objective
 
 

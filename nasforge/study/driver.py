@@ -209,6 +209,7 @@ class Driver:
             device=str(getattr(study.evaluator, "device", None) or "cpu"),
             checkpoint_dir=str(checkpoint_dir),
             parent_checkpoint=parent_checkpoint,
+            extra={"lineage": info["lineage"]} if "lineage" in info else {},
         )
         if self.sched is not None:
             context = self.sched.context(number, context)
