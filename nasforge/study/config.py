@@ -20,7 +20,7 @@ from nasforge.errors import ConfigError, NasforgeError, StoreError
 IGNORED_KEYS = frozenset(
     {"evaluator.device", "evaluator.threads", "nasforge_version", "task.data_hash", "task.path"}
 )
-IGNORED_PREFIXES = ("budget", "skip_trials")
+IGNORED_PREFIXES = ("budget", "skip_trials", "warm_start.data")
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
