@@ -46,6 +46,7 @@ from nasforge.cli.running import (
     validate_run_settings,
 )
 from nasforge.errors import ConfigError
+from nasforge.multiobjective.study_hooks import preflight
 
 #: the keys of a search config (flags use dashes)
 SCALAR_KEYS: dict[str, type] = {
@@ -65,6 +66,9 @@ SCALAR_KEYS: dict[str, type] = {
     "trial_timeout": float,
     "retries": int,
     "max_consecutive_failures": int,
+    "objective": str,
+    "constraint": str,
+    "warm_start": str,
 }
 TABLE_KEYS = ("space_opt", "strategy_opt", "evaluator_opt")
 
@@ -86,6 +90,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, help="study seed (default 0)")
     p.add_argument("--device", help="auto, cpu or cuda[:N]")
     p.add_argument("--config", metavar="FILE.toml", help="read settings from a TOML file")
+    p.add_argument("--objective", metavar="M:max|min,...",
+                   help="objectives, e.g. valid_acc:max,params:min (first selects; default valid_acc:max)")
+    p.add_argument("--constraint", metavar="M<=BOUND,...", help="infeasible unless, e.g. params<=100000")
+    p.add_argument("--warm-start", metavar="STUDY,...|auto", help="seed the search from earlier studies")
     p.add_argument("--space-opt", action="append", metavar="KEY=VALUE", help="space parameter (repeatable)")
     p.add_argument("--strategy-opt", action="append", metavar="KEY=VALUE", help="strategy parameter")
     p.add_argument("--evaluator-opt", action="append", metavar="KEY=VALUE", help="evaluator parameter")
@@ -188,7 +196,7 @@ def validate_settings(s: dict[str, Any]) -> None:
 #: the settings shown in ``search``'s first line, in order
 SHOWN = ("task", "space", "strategy", "epochs", "trials", "time_limit", "workers", "executor", "ray_address",
          "trial_timeout", "retries", "seed", "device", "store", "name", "space_opt", "strategy_opt",
-         "evaluator_opt")
+         "evaluator_opt", "objective", "constraint", "warm_start")
 
 
 def default_name(s: dict[str, Any], space: Any = None) -> str:
@@ -261,9 +269,12 @@ def run(args: argparse.Namespace) -> int:
         except TypeError as exc:  # an unexpected keyword in --space-opt / --strategy-opt / --evaluator-opt
             raise ConfigError(f"bad option for {s['space']}/{s['strategy']}: {exc}") from exc
         name = s.get("name") or default_name(s, space)
+        preflight({**s, "name": name}, space, evaluator, s.get("store") or DEFAULT_STORE)
         sources = s["_sources"]
         shown = {k: v for k, v in s.items() if not k.endswith("_opt") or sources.get(k) != "default"}
         shown.update(store=s.get("store") or DEFAULT_STORE, name=name)
+        shown = {k: v for k, v in shown.items() if v is not None or k not in ("objective", "constraint",
+                                                                             "warm_start")}
         sources.setdefault("name", "default")
         print_settings(settings_line("search", shown, sources, SHOWN))  # the first line, input valid
         study = Study.create(
@@ -274,6 +285,9 @@ def run(args: argparse.Namespace) -> int:
             evaluator=evaluator,
             seed=s.get("seed") or 0,
             load_if_exists=True,
+            objectives=s.get("objective"),
+            constraints=s.get("constraint"),
+            warm_start=s.get("warm_start"),
         )
         return run_study(study, s, args, executor)
     finally:

@@ -75,3 +75,25 @@ def settle(
         if amount > 0:
             value = None
     return state, value, error, tb
+
+
+def preflight(settings: dict[str, Any], space: Any, evaluator: Any, store_path: str) -> None:
+    """What ``nasforge search`` checks before it prints or stores anything: the objectives and
+    constraints against the evaluator, and the warm-start sources (when the store exists)."""
+    import os
+
+    from nasforge import warmstart
+
+    objective, _, _ = resolve(settings.get("objective"), settings.get("constraint"), None, "maximize",
+                              evaluator)
+    spec = settings.get("warm_start")
+    if spec is None:
+        return
+    if not os.path.exists(store_path):
+        raise ConfigError(f"--warm-start {spec}: the store {store_path} does not exist (no source studies)")
+    from nasforge.study.store import Store
+
+    config = {"space": space.to_config(), "objective": objective or evaluator.default_objective,
+              "task": evaluator.describe_task()}
+    with Store(store_path, create=False, read_only=True) as store:
+        warmstart.resolve(store, str(settings.get("name") or ""), spec, config, space)
