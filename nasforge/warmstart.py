@@ -94,7 +94,7 @@ def resolve(store: Any, name: str, spec: Any, config: dict[str, Any], space: Any
             if rec.config.get("objective") != config["objective"]:
                 continue
             d = task_distance(rec.config.get("task"), config.get("task"))
-            if math.isfinite(d):
+            if math.isfinite(d) and any(t.value is not None for t in store.history(rec.id)):
                 related.append((d, rec.name))
         if not related:
             raise ConfigError(
