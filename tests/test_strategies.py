@@ -23,6 +23,8 @@ FAST: dict[str, dict[str, object]] = {
     "evolution": {"population": 4},
     "local-search": {"max_neighbours": 6},
     "nash": {"n_neighbours": 3, "n_morphisms": 2, "epochs_neighbours": 1},
+    "nsga2": {"population": 4},
+    "mo-evolution": {"population": 4, "sample": 2},
 }
 
 #: one invalid parameter set per strategy (each must raise ConfigError)
@@ -38,6 +40,8 @@ BAD: dict[str, list[dict[str, object]]] = {
     "pnas": [{"beam": 0}, {"completions": True}],
     "bananas": [{"acquisition": "pi"}, {"ensemble": 1}, {"encoding": "graph"}, {"beta": float("nan")}],
     "tpe": [],
+    "nsga2": [{"population": 1}, {"crossover_prob": 1.5}, {"mutation_prob": -0.1}],
+    "mo-evolution": [{"population": 1}, {"population": 3, "sample": 4}],
 }
 
 

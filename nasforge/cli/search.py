@@ -48,6 +48,7 @@ from nasforge.cli.running import (
     validate_run_settings,
 )
 from nasforge.errors import ConfigError
+from nasforge.multiobjective.study_hooks import preflight
 from nasforge.schedulers.cli import add_scheduler_args, scheduler_from_settings
 
 #: the keys of a search config (flags use dashes)
@@ -70,6 +71,9 @@ SCALAR_KEYS: dict[str, type] = {
     "max_consecutive_failures": int,
     "scheduler": str,
     "cv": int,
+    "objective": str,
+    "constraint": str,
+    "warm_start": str,
 }
 TABLE_KEYS = ("space_opt", "strategy_opt", "evaluator_opt", "scheduler_opt")
 
@@ -93,6 +97,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--cv", type=int, metavar="K", help="score trials by K-fold cross-validation on "
                    "train+valid; 0: the validation split (default: 5 folds below 1,000 samples, else 0)")
     p.add_argument("--config", metavar="FILE.toml", help="read settings from a TOML file")
+    p.add_argument("--objective", metavar="M:max|min,...",
+                   help="objectives, e.g. valid_acc:max,params:min (first selects; default valid_acc:max)")
+    p.add_argument("--constraint", metavar="M<=BOUND,...", help="infeasible unless, e.g. params<=100000")
+    p.add_argument("--warm-start", metavar="STUDY,...|auto", help="seed the search from earlier studies")
     p.add_argument("--space-opt", action="append", metavar="KEY=VALUE", help="space parameter (repeatable)")
     p.add_argument("--strategy-opt", action="append", metavar="KEY=VALUE", help="strategy parameter")
     p.add_argument("--evaluator-opt", action="append", metavar="KEY=VALUE", help="evaluator parameter")
@@ -203,7 +211,7 @@ def validate_settings(s: dict[str, Any]) -> None:
 #: the settings shown in ``search``'s first line, in order
 SHOWN = ("task", "space", "strategy", "epochs", "trials", "time_limit", "workers", "executor", "ray_address",
          "trial_timeout", "retries", "seed", "device", "cv", "store", "name", "space_opt", "strategy_opt",
-         "evaluator_opt", "scheduler", "scheduler_opt")
+         "evaluator_opt", "scheduler", "scheduler_opt", "objective", "constraint", "warm_start")
 
 
 def default_name(s: dict[str, Any], space: Any = None) -> str:
@@ -291,9 +299,12 @@ def run(args: argparse.Namespace) -> int:
             executor.shutdown(cancel=True)
             executor = make_run_executor(s)
         name = s.get("name") or default_name(s, space)
+        preflight({**s, "name": name}, space, evaluator, s.get("store") or DEFAULT_STORE)
         sources = s["_sources"]
         shown = {k: v for k, v in s.items() if not k.endswith("_opt") or sources.get(k) != "default"}
         shown.update(store=s.get("store") or DEFAULT_STORE, name=name, cv=getattr(evaluator, "folds", None))
+        shown = {k: v for k, v in shown.items() if v is not None or k not in ("objective", "constraint",
+                                                                             "warm_start")}
         sources.setdefault("name", "default")
         sources["cv"] = sources.get("cv", "default").replace("default", "default: auto")
         print_settings(settings_line("search", shown, sources, SHOWN))  # the first line, input valid
@@ -306,6 +317,9 @@ def run(args: argparse.Namespace) -> int:
             seed=s.get("seed") or 0,
             load_if_exists=True,
             scheduler=scheduler_from_settings(s, args),
+            objectives=s.get("objective"),
+            constraints=s.get("constraint"),
+            warm_start=s.get("warm_start"),
         )
         return run_study(study, s, args, executor)
     finally:

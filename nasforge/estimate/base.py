@@ -49,6 +49,11 @@ class Evaluator(ABC):
     def prepare(self) -> None:
         """Load heavy state (data, tables) once per process before the first ``evaluate``."""
 
+    def reported_metrics(self) -> tuple[str, ...] | None:
+        """The metric names every successful :meth:`evaluate` returns; objectives and constraints
+        naming another metric are refused up front. ``None`` (the default): not declared, not checked."""
+        return None
+
     def to_config(self) -> dict[str, Any]:
         """JSON-serialisable description (recorded with the study)."""
         return {"name": self.name}

@@ -193,6 +193,11 @@ class TrainEvaluator(Evaluator):
                 self._space_obj = create(name, **kwargs)
         return self._space_obj
 
+    def reported_metrics(self) -> tuple[str, ...]:
+        names = ("valid_acc", "valid_loss", "test_acc", "params", "macs", "train_seconds", "epoch_seconds",
+                 "epochs")
+        return (*names, "latency_ms") if self.latency_repeats else names
+
     def to_config(self) -> dict[str, Any]:
         task = self.task if isinstance(self.task, str) else self.task_data.name
         space = self.space

@@ -21,7 +21,7 @@ IGNORED_KEYS = frozenset(
     {"evaluator.device", "evaluator.threads", "nasforge_version", "task.data_hash", "task.path",
      "scheduler.keep_checkpoints"}
 )
-IGNORED_PREFIXES = ("budget", "skip_trials")
+IGNORED_PREFIXES = ("budget", "skip_trials", "warm_start.data")
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

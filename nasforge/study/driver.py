@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasforge.errors import StudyAborted
+from nasforge.multiobjective.study_hooks import settle
 from nasforge.study.executors.base import Executor
 from nasforge.study.lease import DriverLease
 from nasforge.study.progress import Progress
@@ -224,6 +225,7 @@ class Driver:
         """Write one result (one transaction), then tell the strategy or re-queue the candidate."""
         study = self.study
         state, value, error, tb, metrics, checkpoint = outcome(result, study.objective)
+        state, value, error, tb = settle(study.config, state, value, error, tb, metrics)
         if value is not None and study.direction == "minimize":
             value = -value
         lost = state is TrialState.FAILED and error in LOSS_REASONS

@@ -39,9 +39,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from nasforge import warmstart
 from nasforge.checks import check_int, check_seconds
 from nasforge.errors import ConfigError, StoreError
 from nasforge.estimate.base import Evaluator
+from nasforge.multiobjective import study_hooks as mo
 from nasforge.selection import best_trial
 from nasforge.space.base import SearchSpace
 from nasforge.strategies.base import Strategy
@@ -106,13 +108,20 @@ class Study:
         direction: str = "maximize",
         load_if_exists: bool = False,
         scheduler: Any = None,
+        objectives: Any = None,
+        constraints: Any = None,
+        warm_start: Any = None,
     ) -> Study:
         """Create study ``name`` in ``store``.
 
         With ``load_if_exists`` an existing study of the same name is loaded if its stored config
         equals this one, and refused with the difference otherwise (what ``nasforge search`` does).
         ``scheduler``: a :class:`~nasforge.schedulers.Scheduler` (multi-fidelity; stored as ``scheduler``).
+        ``objectives`` (``"valid_acc:max,params:min"`` or pairs) and ``constraints``
+        (``"params<=1e5"``): :mod:`nasforge.multiobjective.objectives`; ``warm_start`` (study names or
+        ``"auto"``): :mod:`nasforge.warmstart`.
         """
+        objective, direction, extra = mo.resolve(objectives, constraints, objective, direction, evaluator)
         objective = cfg.check_parts(name, space, strategy, evaluator, seed, objective, direction)
         check_compatible(space, evaluator)
         config = cfg.normalise(
@@ -125,9 +134,11 @@ class Study:
                 "seed": int(seed),
                 "task": evaluator.describe_task(),
                 **cfg.scheduler_entry(scheduler, evaluator),
+                **extra,
             }
         )
         st = store if isinstance(store, Store) else Store(store, create=True)
+        config.update(warmstart.resolve(st, name, warm_start, config, space))
         if load_if_exists and st.has_study(name):
             record = st.get_study(name)
             cfg.check_same(name, record.config, config)
@@ -186,7 +197,7 @@ class Study:
         if self._strategy is None:
             self._strategy = cfg.strategy_from_config(self.record.config)
         if not self._strategy_ready:
-            self._strategy.setup(self.space, self.seed)
+            self._strategy.bind(*mo.bindings(self.record.config)).setup(self.space, self.seed)
             self._strategy_ready = True
         return self._strategy
 
