@@ -109,5 +109,9 @@ def run(args: argparse.Namespace) -> int:
     from nasforge.cli.table import print_best_line, trials_table
 
     console.print(trials_table(study))
+    from nasforge.oneshot.phase import describe
+
+    if describe(study.config):
+        console.print(describe(study.config))
     print_best_line(study)
     return 0

@@ -20,7 +20,7 @@ from nasforge.errors import ConfigError, NasforgeError, StoreError
 IGNORED_KEYS = frozenset(
     {"evaluator.device", "evaluator.threads", "nasforge_version", "task.data_hash", "task.path"}
 )
-IGNORED_PREFIXES = ("budget", "skip_trials")
+IGNORED_PREFIXES = ("budget", "skip_trials", "oneshot")
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -98,11 +98,12 @@ def space_from_config(config: dict[str, Any]) -> Any:
 
 
 def strategy_from_config(config: dict[str, Any]) -> Any:
-    from nasforge import strategies
+    from nasforge import oneshot, strategies
 
     def make(cfg: dict[str, Any]) -> Any:
         params = dict(cfg)
-        return strategies.create(params.pop("name"), **params)
+        name = params.pop("name")
+        return (oneshot.create if oneshot.is_oneshot(name) else strategies.create)(name, **params)
 
     return _rebuild("strategy", config, make)
 
