@@ -151,9 +151,11 @@ def run_study(study: Any, s: dict[str, Any], args: argparse.Namespace, executor:
     from rich.console import Console
 
     from nasforge.cli.table import print_results
+    from nasforge.oneshot.phase import run_phase
 
-    n_trials = s.get("trials")
     console = Console(stderr=True)
+    derived = run_phase(study, console.print)  # a one-shot study trains its supernet first
+    n_trials = s.get("trials") if derived is None else derived
     console.print(
         f"study [bold]{study.name}[/bold] in {study.store.path}: space {study.space_name}, strategy "
         f"{study.strategy_name}, objective {study.objective}, "

@@ -56,6 +56,7 @@ SCALAR_KEYS: dict[str, type] = {
     "task": str,
     "space": str,
     "strategy": str,
+    "evaluator": str,
     "trials": int,
     "time_limit": float,
     "epochs": int,
@@ -89,7 +90,9 @@ def register(subparsers: Any) -> None:
     add_run_args(p)
     p.add_argument("--task", help="built-in task name (see `nasforge list tasks`) or a .npz/.csv file")
     p.add_argument("--space", help="search space (see `nasforge list spaces`)")
-    p.add_argument("--strategy", help="search strategy (see `nasforge list strategies`)")
+    p.add_argument("--strategy", help="search strategy (see `nasforge list strategies`) or a one-shot method "
+                   "(darts, spos, path-dropout)")
+    p.add_argument("--evaluator", help="train (default) or supernet (shared weights of a trained supernet)")
     p.add_argument("--epochs", type=int, help="training epochs per trial")
     p.add_argument("--name", help="study name (default: TASK-SPACE-STRATEGY)")
     p.add_argument("--seed", type=int, help="study seed (default 0)")
@@ -209,9 +212,10 @@ def validate_settings(s: dict[str, Any]) -> None:
 
 
 #: the settings shown in ``search``'s first line, in order
-SHOWN = ("task", "space", "strategy", "epochs", "trials", "time_limit", "workers", "executor", "ray_address",
-         "trial_timeout", "retries", "seed", "device", "cv", "store", "name", "space_opt", "strategy_opt",
-         "evaluator_opt", "scheduler", "scheduler_opt", "objective", "constraint", "warm_start")
+SHOWN = ("task", "space", "strategy", "evaluator", "epochs", "trials", "time_limit", "workers", "executor",
+         "ray_address", "trial_timeout", "retries", "seed", "device", "cv", "store", "name", "space_opt",
+         "strategy_opt", "evaluator_opt", "scheduler", "scheduler_opt", "objective", "constraint",
+         "warm_start")
 
 
 def default_name(s: dict[str, Any], space: Any = None) -> str:
@@ -225,11 +229,13 @@ def default_name(s: dict[str, Any], space: Any = None) -> str:
 # -- building the parts -------------------------------------------------------------------------
 def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
     """(space, strategy, evaluator) from settings; every bad input fails here, before any store write."""
-    from nasforge import spaces, strategies
+    from nasforge import oneshot, spaces, strategies
     from nasforge.estimate.registry import EVALUATORS
 
     space_cls = spaces.SPACES.get(s["space"])
-    strategy = strategies.create(s["strategy"], **_checked_kwargs(s["strategy_opt"], "--strategy-opt"))
+    make_strategy = oneshot.create if oneshot.is_oneshot(s["strategy"]) else strategies.create
+    strategy = make_strategy(s["strategy"], **_checked_kwargs(s["strategy_opt"], "--strategy-opt"))
+    evaluator_space = oneshot.check_settings(s)  # one-shot / supernet input, before any work
     space_opt = _checked_kwargs(s["space_opt"], "--space-opt")
     evaluator_opt = _checked_kwargs(s["evaluator_opt"], "--evaluator-opt")
     if not space_cls.input_kinds:  # a tabular benchmark: look results up, no training, no task
@@ -240,10 +246,11 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
         if "dataset" in space.params:
             params.setdefault("dataset", space.params["dataset"])
         return space, strategy, EVALUATORS.create("tabular", **params)
-    evaluator = _train_evaluator(s, evaluator_opt)
+    evaluator = _train_evaluator(s, evaluator_opt, evaluator_space)
     task = evaluator.task_data
     if smalldata.apply(s, task):  # a small table: its own defaults (re-reading it costs milliseconds)
-        evaluator = _train_evaluator(s, _checked_kwargs(s["evaluator_opt"], "--evaluator-opt"))
+        options = _checked_kwargs(s["evaluator_opt"], "--evaluator-opt")
+        evaluator = _train_evaluator(s, options, evaluator_space)
         space_opt = _checked_kwargs(s["space_opt"], "--space-opt")
     if task.input_kind == "tabular" and s.get("_space_opt_is_default"):
         space_opt = {}  # the default's options choose signal ops; tabular data needs the space's own
@@ -252,13 +259,15 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
     return space, strategy, evaluator
 
 
-def _train_evaluator(s: dict[str, Any], options: dict[str, Any]) -> Any:
-    """The training evaluator of the settings, its task loaded (the space follows its input kind)."""
+def _train_evaluator(s: dict[str, Any], options: dict[str, Any], space: Any = None) -> Any:
+    """The training (or ``--evaluator``) evaluator of the settings, its task loaded (the space follows
+    its input kind)."""
     from nasforge.estimate.registry import EVALUATORS
 
-    evaluator = EVALUATORS.create("train", task=s["task"], space=None, epochs=s["epochs"],
-                                  device=s.get("device") or "auto",
-                                  cv="auto" if s.get("cv") is None else s["cv"], **options)
+    name = s.get("evaluator") or "train"
+    folds = {"cv": "auto" if s.get("cv") is None else s["cv"]} if name == "train" else {}
+    evaluator = EVALUATORS.create(name, task=s["task"], space=space, epochs=s["epochs"],
+                                  device=s.get("device") or "auto", **folds, **options)
     evaluator.prepare()
     return evaluator
 
@@ -321,7 +330,12 @@ def run(args: argparse.Namespace) -> int:
             constraints=s.get("constraint"),
             warm_start=s.get("warm_start"),
         )
-        return run_study(study, s, args, executor)
+        code = run_study(study, s, args, executor)
+        if code == 0 and evaluator.name == "supernet":  # the best k, retrained from scratch
+            from nasforge.oneshot.retrain import retrain_best
+
+            code = retrain_best(study, s, args)
+        return code
     finally:
         executor.shutdown(cancel=True)
 

@@ -123,5 +123,9 @@ def run(args: argparse.Namespace) -> int:
 
     for line in rung_lines(study):
         console.print(line)
+    from nasforge.oneshot.phase import describe
+
+    if describe(study.config):
+        console.print(describe(study.config))
     print_best_line(study)
     return 0

@@ -11,6 +11,7 @@ EVALUATORS: Registry[Any] = Registry(
     {
         "train": "nasforge.estimate.train:TrainEvaluator",
         "tabular": "nasforge.estimate.tabular:TabularEvaluator",
+        "supernet": "nasforge.oneshot.evaluator:SupernetEvaluator",
     },
 )
 

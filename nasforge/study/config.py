@@ -21,7 +21,7 @@ IGNORED_KEYS = frozenset(
     {"evaluator.device", "evaluator.threads", "nasforge_version", "task.data_hash", "task.path",
      "scheduler.keep_checkpoints"}
 )
-IGNORED_PREFIXES = ("budget", "skip_trials", "warm_start.data")
+IGNORED_PREFIXES = ("budget", "skip_trials", "warm_start.data", "oneshot")
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -102,11 +102,12 @@ def space_from_config(config: dict[str, Any]) -> Any:
 
 
 def strategy_from_config(config: dict[str, Any]) -> Any:
-    from nasforge import strategies
+    from nasforge import oneshot, strategies
 
     def make(cfg: dict[str, Any]) -> Any:
         params = dict(cfg)
-        return strategies.create(params.pop("name"), **params)
+        name = params.pop("name")
+        return (oneshot.create if oneshot.is_oneshot(name) else strategies.create)(name, **params)
 
     return _rebuild("strategy", config, make)
 

@@ -291,6 +291,10 @@ class Study:
                 )
         self._update_config(skip_trials=sorted({*self.skipped_trials, *(int(n) for n in numbers)}))
 
+    def set_oneshot(self, record: dict[str, Any]) -> None:
+        """Store the one-shot phase's record (``config["oneshot"]``; see :mod:`nasforge.oneshot.phase`)."""
+        self._update_config(oneshot=record)
+
     def _update_config(self, **changes: Any) -> None:
         if self.read_only:
             raise StoreError(f"study {self.name!r} was loaded read-only; it cannot be changed")
