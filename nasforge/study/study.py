@@ -1,35 +1,8 @@
 """The study driver: ask the strategy, run candidates on an executor, write every trial to the store.
 
-Semantics (see also :mod:`nasforge.study.store`):
-
-* **Asynchronous.** Whenever the executor has a free slot the driver asks the strategy and submits;
-  on each result it writes the trial (one transaction), then tells the strategy.
-* **Budget.** ``n_trials`` counts the trials of the whole study, so a resumed study continues to the
-  same total. ``timeout`` (seconds, per ``optimize`` call) stops submitting new trials; trials in
-  flight finish.
-* **Values.** A trial's value is the objective metric, negated if the study minimises it. A missing or
-  non-finite objective fails the trial (``missing_objective`` / ``non_finite``).
-* **Failures** are stored with their reason and traceback and told to the strategy.
-  ``max_consecutive_failures`` failures in a row raise :class:`~nasforge.errors.StudyAborted` with
-  a summary of reasons.
-* **Re-queues.** A ``worker_lost`` trial is stored FAILED and its candidate re-run under a **new trial
-  number** (``info["retry_of"]`` names the lost one); the lost trial is not told to the strategy and
-  does not count in the budget. Trials cut short by Ctrl-C (``interrupted``), an abort (``aborted``) or
-  a dead driver (``driver_lost``, found on resume) are re-queued the same way. A candidate lost with its
-  worker or driver is re-run at most ``retries`` times, counted across resumes; then it stays FAILED with
-  its reason and the study goes on (:mod:`nasforge.study.replay`).
-* **Resume is replay.** ``optimize`` first fails RUNNING trials left by a dead driver, re-tells the
-  stored history to a freshly set-up strategy in completion order (leaving out the trials named by
-  :meth:`Study.skip_trials`), then continues. The task's data must be the data the study started with
-  (content hash, :mod:`nasforge.study.taskcheck`).
-* **One driver.** A lease keeps a second driver off a running study, and a driver whose lease was taken
-  over stops (:class:`~nasforge.errors.LeaseLost`) without touching the new driver's trials
-  (:mod:`nasforge.study.lease`).
-* **Read-only loads** (``Study.load(..., read_only=True)``: ``status``, ``best``, ``export``) build no
-  strategy and no evaluator, and never write (an older store is read without migrating it).
-* **Seeds.** Trial ``n`` of a study with seed ``s`` is evaluated with ``derive_seed(s, n)``.
-* **Checkpoints.** Each trial gets ``<store stem>_artifacts/<study>/<number>/`` as
-  ``EvalContext.checkpoint_dir``; the path the evaluator reports is stored in ``trial.checkpoint``.
+Its guarantees (asynchronous submission, budget counted over the whole study, failures and bounded
+re-queues, resume as replay, one driver per study under a lease, read-only loads, seeds, checkpoint
+folders) are written out in ``docs/study.md``.
 """
 
 from __future__ import annotations
