@@ -137,3 +137,18 @@ def test_small_table_defaults_replace_only_what_the_user_did_not_give(tmp_path: 
     big = load("digits")  # 1,437 train+valid images: not a small table
     s = resolve_settings(build_parser().parse_args(["search", "--task", "digits"]))
     assert not smalldata.apply(s, big) and s["trials"] == defaults.SEARCH["trials"]
+
+
+def test_weight_inheritance_keeps_the_holdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Inheriting children start from one parent network: k-fold is not the default then, and asking
+    for both fails with one line (exit 2) before anything is stored."""
+    data, store = write_table(tmp_path / "pets.csv"), tmp_path / "s.db"
+    common = ["search", "--task", str(data), "--store", str(store), "--inherit-weights", *FAST]
+    assert main([*common, "--name", "inh"]) == 0
+    assert Study.load(store=store, name="inh", read_only=True).config["evaluator"].get("cv", 0) == 0
+    capsys.readouterr()
+    before = digest(store)
+    assert main([*common, "--name", "inh-cv", "--cv", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cv=0" in err[0] and "inherit_weights" in err[0]
+    assert digest(store) == before

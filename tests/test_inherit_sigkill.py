@@ -68,6 +68,6 @@ def test_sigkill_inheriting_study_then_resume(tmp_path: Path) -> None:
     done = [t for t in _trials(store) if t.state.value == "COMPLETE"]
     assert len(done) == N_TRIALS
     kids = [t for t in done if t.parent is not None]
-    assert kids and all(t.metrics.get("inherited") == 1 for t in kids)
+    assert kids and all(t.metrics.get("inherited") == 1 for t in kids), [(t.number, t.metrics) for t in kids]
     assert all(t.info["lineage"]["parent"] == t.parent and t.info["lineage"]["exact"] for t in kids)
     assert any(t.number > max(b.number for b in before) for t in kids)  # children born after the resume

@@ -256,6 +256,9 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
         space_opt = {}  # the default's options choose signal ops; tabular data needs the space's own
     space = _space_for_task(s["space"], space_opt, task.input_kind)
     evaluator.space = space  # the evaluator builds its models in this space (it has built none yet)
+    from nasforge.estimate.inherit import check_evaluator as check_inheritance
+
+    check_inheritance(evaluator, strategy)  # before the settings line: bad input is one line
     return space, strategy, evaluator
 
 
@@ -265,7 +268,9 @@ def _train_evaluator(s: dict[str, Any], options: dict[str, Any], space: Any = No
     from nasforge.estimate.registry import EVALUATORS
 
     name = s.get("evaluator") or "train"
-    folds = {"cv": "auto" if s.get("cv") is None else s["cv"]} if name == "train" else {}
+    inherits = s["strategy_opt"].get("inherit_weights", s["strategy"] == "nash")
+    auto = 0 if inherits else "auto"  # children start from one parent network: no k-fold by default
+    folds = {"cv": auto if s.get("cv") is None else s["cv"]} if name == "train" else {}
     evaluator = EVALUATORS.create(name, task=s["task"], space=space, epochs=s["epochs"],
                                   device=s.get("device") or "auto", **folds, **options)
     evaluator.prepare()

@@ -56,6 +56,12 @@ def check_evaluator(evaluator: Any, strategy: Any = None) -> None:
     """Raise :class:`MorphismError` when inheritance is asked for but ``evaluator`` leaves no weights."""
     if strategy is not None and not (getattr(strategy, "params", {}) or {}).get("inherit_weights"):
         return
+    if getattr(evaluator, "folds", 0):
+        raise MorphismError(
+            f"inherit_weights: trials scored by {evaluator.folds}-fold cross-validation train one network "
+            "per fold, so a child has no single parent network to start from; use cv=0 (--cv 0) with "
+            "weight inheritance"
+        )
     if not getattr(evaluator, "leaves_checkpoints", False):
         name = getattr(evaluator, "name", type(evaluator).__name__)
         raise MorphismError(
