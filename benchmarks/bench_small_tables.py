@@ -171,6 +171,9 @@ def main() -> int:
     def say(text: str = "") -> None:
         print(text, flush=True)
         lines.append(text)
+        if args.out:  # written as it goes: a cut-short run leaves its rows
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text("\n".join(lines) + "\n")
 
     figure = "mean CV accuracy on train+valid (validation only)" if args.tune else "test accuracy"
     say(f"bench_small_tables: {figure}, split seeds {args.seeds}, tables {args.tables}")
@@ -212,9 +215,6 @@ def main() -> int:
                  if statistics.mean(results[t]["nasforge"]) < statistics.mean(results[t]["MLP"])]
     if per_table:
         say(f"tables where nasforge's mean is below the MLP's: {', '.join(per_table)}")
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text("\n".join(lines) + "\n")
     return 0 if args.tune or (ok_mlp and ok_best) else 1
 
 

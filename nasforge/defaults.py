@@ -64,8 +64,8 @@ SMALL_TABLE: dict[str, Any] = {
     "time_limit": None,
     "workers": 1,
     "executor": "auto",
-    "epochs": 30,
-    "evaluator_opt": {"batch_size": 32, "lr": 0.01, "weight_decay": 0.01},
+    "epochs": 15,
+    "evaluator_opt": {"batch_size": 16, "lr": 0.01, "weight_decay": 0.01},
     "space_opt": {
         "min_layers": 1,
         "max_layers": 3,
