@@ -198,3 +198,17 @@ def test_bad_objective_input_is_one_line_exit_2(flags: list[str], message: str, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert not store.exists()
+
+
+def test_report_front_leaves_infeasible_trials_out(tmp_path: Path) -> None:
+    from nasforge.report.data import StudyData
+    from nasforge.report.multiobjective import PARETO
+
+    table = TabularEvaluator(dataset="proteins").space.table
+    bound = float(np.median(table.params))
+    study = _study(tmp_path / "s.db", objectives="valid_acc:max,params:min", constraints=f"params>={bound}")
+    study.optimize(n_trials=25, show_progress=False)
+    data = StudyData(study.name, study.config, study.trials)
+    assert data.pareto and all(t.metrics["params"] >= bound for t in data.pareto)
+    html = PARETO.render(data, None)
+    assert "Hypervolume" in html and "Pareto-optimal" in html

@@ -207,10 +207,12 @@ class StudyData:
 
     @cached_property
     def pareto(self) -> list[Trial]:
-        """Complete trials on the front of all objectives (empty for single-objective studies)."""
+        """Complete feasible trials (no ``constraint_violation``) on the front of all objectives (empty for
+        single-objective studies)."""
         if not self.multi_objective:
             return []
-        rows = [(t, [self.score(t, m) for m, _ in self.objectives]) for t in self.complete]
+        feasible = [t for t in self.complete if not t.metrics.get("constraint_violation")]
+        rows = [(t, [self.score(t, m) for m, _ in self.objectives]) for t in feasible]
         rows = [(t, s) for t, s in rows if all(v is not None for v in s)]
         if not rows:
             return []
