@@ -66,6 +66,8 @@ def test_spos_then_supernet_evaluator_then_retrained_best(tmp_path: Path, data: 
     assert len(retrained.trials) == 2 and all(t.checkpoint for t in retrained.trials)
     best_scored = max(scored.trials, key=lambda t: t.value)
     assert best_scored.architecture.to_dict() in [t.architecture.to_dict() for t in retrained.trials]
+    ranking = retrained.config["oneshot"]["ranking"]
+    assert len(ranking) == 2 and all(r["supernet"] is not None for r in ranking)
     assert main(["export", "rs-retrain", "--store", store, "--out", str(tmp_path / "out")]) == 0
 
 
