@@ -6,6 +6,8 @@ Methods (each on every seed):
   its result is the test accuracy of the trial with the best *validation* accuracy.
 * ``darts1`` / ``darts2``: DARTS first / second order, ``--supernet-epochs`` epochs on the halved
   training split, discretised, then the derived cell retrained from scratch for ``--epochs`` epochs.
+* ``darts1cap`` / ``darts2cap``: the same with the anti-collapse cap ``max_param_free`` (at most
+  ``--max-param-free`` parameter-free ops in the derived cell; not in the default list).
 * ``spos``: SPOS supernet (``--supernet-epochs``), regularized evolution on the supernet
   (``--spos-queries`` queries scored by shared weights after BN recalibration), best retrained.
 
@@ -70,7 +72,8 @@ def run_oneshot(method: str, space: Any, task: Any, ev: TrainEvaluator, args: ar
     common = {"epochs": args.supernet_epochs, "batch_size": args.batch_size, "seed": seed,
               "device": args.device}
     if method.startswith("darts"):
-        search = Darts(space, task, order=int(method[-1]), **common).run()
+        cap = args.max_param_free if method.endswith("cap") else None
+        search = Darts(space, task, order=int(method[5]), max_param_free=cap, **common).run()
         arch = search.derived()
     else:
         search = Spos(space, task, **common).run()
@@ -98,6 +101,8 @@ def main() -> None:
                    help="stand-alone training epochs (RE trials, retraining)")
     p.add_argument("--supernet-epochs", type=int, default=10)
     p.add_argument("--spos-queries", type=int, default=100)
+    p.add_argument("--max-param-free", type=int, default=2,
+                   help="cap on parameter-free ops in the cells of the darts*cap methods")
     p.add_argument("--nodes", type=int, default=4)
     p.add_argument("--channels", type=int, default=8)
     p.add_argument("--cells-per-stage", type=int, default=1)
