@@ -173,6 +173,17 @@ def test_skip_cap_changes_the_derived_cell_of_a_collapsed_search():
     assert param_free_share(space, capped) < 1.0
 
 
+def test_param_free_cap_changes_a_cell_collapsed_to_pooling():
+    space = spaces.create("edge-cell", nodes=4)
+    # avg_pool_3x3 strongest, then skip_connect, on every edge
+    weights = {p.name: np.array([0.1, 0.2, 0.15, 0.12, 0.4]) for p in space.decision_points()}
+    free = derive(space, weights)
+    assert param_free_share(space, free) == 1.0
+    capped = derive(space, weights, max_param_free=2)
+    assert sum(op in ("skip_connect", "avg_pool_3x3") for op in capped.genes["edges"]) == 2
+    assert derive(space, weights, max_skip=0) == free  # a skip cap alone does not touch pooling
+
+
 def test_freeze_share_stops_alpha_updates(task):
     space = spaces.create("edge-cell", **EDGE)
     search = Darts(space, task, epochs=2, batch_size=16, freeze_share=0.0)
@@ -227,9 +238,9 @@ def test_supernet_killed_mid_training_resumes_at_its_last_epoch(tmp_path, task):
                             capture_output=True, text=True)
     assert killed.returncode == -signal.SIGKILL
     assert (tmp_path / "a" / STATE_FILE).exists()
-    resumed = subprocess.run([sys.executable, str(script), str(tmp_path / "a"), "0"], env=env,
-                             capture_output=True, text=True, check=True)
-    assert "resumed_from 2" in resumed.stdout
+    resumed = Spos(spaces.create("edge-cell", **EDGE), task, epochs=3, batch_size=16,
+                   checkpoint_dir=tmp_path / "a").run()
+    assert resumed.resumed_from == 2
     straight = Spos(spaces.create("edge-cell", **EDGE), task, epochs=3, batch_size=16).run()
     state = torch.load(tmp_path / "a" / STATE_FILE, weights_only=True)
     assert state["epoch"] == 3

@@ -66,6 +66,8 @@ def test_spos_then_supernet_evaluator_then_retrained_best(tmp_path: Path, data: 
     assert len(retrained.trials) == 2 and all(t.checkpoint for t in retrained.trials)
     best_scored = max(scored.trials, key=lambda t: t.value)
     assert best_scored.architecture.to_dict() in [t.architecture.to_dict() for t in retrained.trials]
+    ranking = retrained.config["oneshot"]["ranking"]
+    assert len(ranking) == 2 and all(r["supernet"] is not None for r in ranking)
     assert main(["export", "rs-retrain", "--store", store, "--out", str(tmp_path / "out")]) == 0
 
 
@@ -84,3 +86,34 @@ def test_bad_oneshot_input_is_one_line_exit_2(tmp_path: Path, data: str, capsys,
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1
     assert not store.exists()
+
+
+def test_one_shot_study_killed_in_its_supernet_phase_resumes_from_its_last_epoch(
+    tmp_path: Path, data: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    store = str(tmp_path / "s.db")
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1"}
+    argv = [sys.executable, "-m", "nasforge", "search", "--task", data, *TINY, "--strategy", "darts",
+            "--strategy-opt", "epochs=3", "--store", store, "--name", "k"]
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "supernet epoch 1/3" in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    record = Study.load(store=store, name="k", read_only=True).config["oneshot"]
+    assert record["phase"] == "supernet" and record["epochs"] >= 1
+    capsys.readouterr()
+    assert main(["resume", "k", "--store", store, "--no-progress"]) == 0
+    assert "resumes its supernet at epoch" in capsys.readouterr().err
+    study = Study.load(store=store, name="k", read_only=True)
+    assert study.config["oneshot"]["epochs"] == 3 and study.config["oneshot"]["phase"] == "retraining"
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE]

@@ -27,7 +27,12 @@ def names(kind: str) -> list[tuple[str, str]]:
 
         return [(n, "") for n in list_tasks()] + [("FILE.npz / FILE.csv", "your own data")]
     registry = _registry(kind)
-    return [(name, _note(registry, name)) for name in registry.names()]
+    out = [(name, _note(registry, name)) for name in registry.names()]
+    if kind == "strategies":  # one-shot methods: their own registry, the same --strategy flag
+        from nasforge.oneshot import ONESHOT
+
+        out += [(name, "one-shot (edge-cell, nasnet)") for name in ONESHOT.names() if name != "retrain"]
+    return out
 
 
 def _note(registry: Any, name: str) -> str:

@@ -83,6 +83,7 @@ class Darts(SupernetSearch):
         alpha_lr, alpha_weight_decay: alpha's Adam (betas (0.5, 0.999)).
         xi: the unrolled step size (default: the weights' ``lr``).
         max_skip: cap on ``skip_connect`` in the derived cell (``None``: no cap).
+        max_param_free: cap on parameter-free ops in the derived cell (``None``: no cap).
         freeze_share: stop alpha updates once the derived cell's parameter-free share exceeds this.
         **kwargs: :class:`~nasforge.oneshot.base.SupernetSearch` (epochs, lr, seed, device, ...).
     """
@@ -92,7 +93,7 @@ class Darts(SupernetSearch):
 
     def __init__(self, space: Any, task: Any, *, order: int = 1, alpha_lr: float = 3e-4,
                  alpha_weight_decay: float = 1e-3, xi: float | None = None, max_skip: int | None = None,
-                 freeze_share: float | None = None, **kwargs: Any) -> None:
+                 max_param_free: int | None = None, freeze_share: float | None = None, **kwargs: Any) -> None:
         self.order = check_choice("order", order, (1, 2))
         self.alpha_lr = check_alpha_lr(alpha_lr)
         check_number("alpha_weight_decay", alpha_weight_decay, 0.0)
@@ -100,7 +101,7 @@ class Darts(SupernetSearch):
         super().__init__(space, task, **kwargs)
         self.method = f"darts-{'1st' if self.order == 1 else '2nd'}"
         self.xi = self.lr if xi is None else float(check_number("xi", xi, 0.0))  # type: ignore[arg-type]
-        self.max_skip, self.freeze_share = max_skip, freeze_share
+        self.max_skip, self.max_param_free, self.freeze_share = max_skip, max_param_free, freeze_share
         gen = torch.Generator().manual_seed(self.seed + 1)
         self.alphas = [torch.nn.Parameter(1e-3 * torch.randn(p.n, generator=gen, dtype=self.dtype)
                                           .to(self.device)) for p in self.net.points]
@@ -146,7 +147,7 @@ class Darts(SupernetSearch):
     def derived(self) -> Architecture:
         """The genotype the current alphas select (with the ``max_skip`` cap)."""
         weights = {k: np.array(v) for k, v in self.softmaxed().items()}
-        return derive(self.space, weights, max_skip=self.max_skip)
+        return derive(self.space, weights, max_skip=self.max_skip, max_param_free=self.max_param_free)
 
     def end_epoch(self) -> dict[str, Any]:
         arch = self.derived()
@@ -173,7 +174,8 @@ class Darts(SupernetSearch):
         arch = self.derived()
         out.update(order=self.order, derived=arch.to_dict(),
                    param_free_share=param_free_share(self.space, arch),
-                   alpha_frozen_at=self.frozen_at, max_skip=self.max_skip, freeze_share=self.freeze_share,
+                   alpha_frozen_at=self.frozen_at, max_skip=self.max_skip, max_param_free=self.max_param_free,
+                   freeze_share=self.freeze_share,
                    alpha_history=[{"epoch": h["epoch"], "alphas": _by_op(self.space, h["alphas"])}
                                   for h in self.history if "alphas" in h])
         return out

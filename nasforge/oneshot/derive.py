@@ -9,6 +9,8 @@ weights grow whether or not the derived cell is good. Two guards, both off by de
 
 * ``max_skip`` (a cap, as P-DARTS): the derived cell keeps at most ``max_skip`` ``skip_connect`` ops;
   the weakest chosen skips are replaced by each point's next strongest op.
+* ``max_param_free``: the same cap on every parameter-free op (skip, pooling), for cells that
+  collapse to pooling rather than to skips.
 * ``freeze_share`` (early stop of the alpha updates, as DARTS+): :class:`~nasforge.oneshot.darts.Darts`
   stops updating alpha once the share of parameter-free ops in the currently derived cell exceeds it.
 
@@ -53,32 +55,42 @@ def param_free_share(space: Any, arch: Architecture) -> float:
     return sum(is_param_free(op) for op in ops) / len(ops) if ops else 0.0
 
 
-def derive(space: Any, weights: Mapping[str, Any], *, max_skip: int | None = None) -> Architecture:
-    """The genotype ``weights`` select (see the module docstring); ``max_skip`` caps ``skip_connect``."""
+def derive(space: Any, weights: Mapping[str, Any], *, max_skip: int | None = None,
+           max_param_free: int | None = None) -> Architecture:
+    """The genotype ``weights`` select (see the module docstring); ``max_skip`` caps ``skip_connect``,
+    ``max_param_free`` caps every parameter-free op."""
     check_int("max_skip", max_skip, 0, allow_none=True)
+    check_int("max_param_free", max_param_free, 0, allow_none=True)
     w = {k: np.array(v, dtype=float) for k, v in space.check_weights(weights).items()}
     arch = space.discretize(w)
-    points = {p.name: p for p in space.decision_points()}
-    for _ in range(sum(p.n for p in points.values())):
-        if max_skip is None or chosen_ops(space, arch).count(SKIP) <= max_skip:
+    points = space.decision_points()
+    for _ in range(sum(p.n for p in points)):
+        ops = chosen_ops(space, arch)
+        if max_skip is not None and ops.count(SKIP) > max_skip:
+            capped = lambda op: op == SKIP  # noqa: E731
+        elif max_param_free is not None and sum(map(is_param_free, ops)) > max_param_free:
+            capped = is_param_free
+        else:
             break
-        picked = [(w[name][p.candidates.index(SKIP)], name) for name, p in points.items()
-                  if SKIP in p.candidates and _picks_skip(space, arch, p)]
+        picked = [(w[p.name][p.candidates.index(op)], p.name, op) for p in points
+                  for op in _picked_ops(space, arch, p) if capped(op)]
         if not picked:
             break
-        _, weakest = min(picked)
-        k = points[weakest].candidates.index(SKIP)
-        w[weakest][k] = float(np.min(w[weakest])) - 1.0  # below every other candidate of the point
+        _, name, op = min(picked)
+        k = next(p for p in points if p.name == name).candidates.index(op)
+        w[name][k] = float(np.min(w[name])) - 1.0  # below every other candidate of the point
         arch = space.discretize(w)
     return arch
 
 
-def _picks_skip(space: Any, arch: Architecture, point: Any) -> bool:
+def _picked_ops(space: Any, arch: Architecture, point: Any) -> list[str]:
+    """The ops ``arch`` runs on ``point``'s edge (edge-cell: its op unless ``none``)."""
     genes = arch.genes
     if "edges" in genes:
-        return genes["edges"][[p.name for p in space.decision_points()].index(point.name)] == SKIP
+        op = genes["edges"][[p.name for p in space.decision_points()].index(point.name)]
+        return [] if op == "none" else [op]
     block = genes[point.cell][point.node - 2]
-    return any(i == point.input and op == SKIP for i, op in zip(block["inputs"], block["ops"], strict=True))
+    return [op for i, op in zip(block["inputs"], block["ops"], strict=True) if i == point.input]
 
 
 __all__ = ["SKIP", "chosen_ops", "derive", "is_param_free", "param_free_share"]

@@ -60,7 +60,23 @@ def retrain_best(study: Any, settings: dict[str, Any], args: argparse.Namespace)
         return 0
     n = len(retrain.strategy.derived)
     print(f"retraining the {n} best supernet-scored genotype(s) from scratch in study {retrain.name!r}")
-    return run_study(retrain, {**settings, "trials": n, "time_limit": None}, args)
+    code = run_study(retrain, {**settings, "trials": n, "time_limit": None}, args)
+    retrain.set_oneshot(ranking_record(study, retrain))
+    return code
+
+
+def ranking_record(scored: Any, retrained: Any) -> dict[str, Any]:
+    """The retrain study's ``oneshot`` record: each retrained trial's supernet score next to its
+    stand-alone validation accuracy (the report's ranking figure)."""
+    by_hash = {}
+    for t in scored.trials:
+        if t.state is TrialState.COMPLETE and t.value is not None:
+            by_hash.setdefault(scored.space.canonical_hash(t.architecture), t.metrics.get("supernet_score"))
+    ranking = [{"trial": t.number, "standalone": t.metrics.get("valid_acc"),
+                "supernet": by_hash.get(retrained.space.canonical_hash(t.architecture))}
+               for t in retrained.trials if t.state is TrialState.COMPLETE]
+    return {"method": "supernet-evaluator", "phase": "retrained", "source": scored.name,
+            "supernet": scored.evaluator.supernet, "ranking": ranking}
 
 
 __all__ = ["best_genotypes", "retrain_best", "retrain_study"]

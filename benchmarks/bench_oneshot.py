@@ -1,0 +1,166 @@
+"""One-shot search vs black-box search with full training, MNIST-1D, edge-cell space, one run, same cores.
+
+Methods (each on every seed):
+
+* ``re``: regularized evolution, every candidate trained from scratch (``--re-trials`` x ``--epochs``);
+  its result is the test accuracy of the trial with the best *validation* accuracy.
+* ``darts1`` / ``darts2``: DARTS first / second order, ``--supernet-epochs`` epochs on the halved
+  training split, discretised, then the derived cell retrained from scratch for ``--epochs`` epochs.
+* ``darts1cap`` / ``darts2cap``: the same with the anti-collapse cap ``max_param_free`` (at most
+  ``--max-param-free`` parameter-free ops in the derived cell; not in the default list).
+* ``spos``: SPOS supernet (``--supernet-epochs``), regularized evolution on the supernet
+  (``--spos-queries`` queries scored by shared weights after BN recalibration), best retrained.
+
+Search wall time: RE's whole loop; a one-shot method's supernet training + derivation (+ RE on the
+supernet for SPOS); the final retraining is printed apart (``retrain s``) as RE's best is not retrained.
+Ratios per seed (``acc - RE acc`` in points, ``search time / RE search time``), then mean and spread
+(min..max) over the seeds. Selection uses the validation split only; test accuracy is reported.
+
+Defaults are the issue's protocol (3 seeds 1000-1002, RE 50 x 8 epochs, supernets 10 epochs, cell
+of 4 nodes, 8 channels, 1 cell per stage; about 2 hours on 2 cores). A reduced run::
+
+    /work/bin/benchlock python benchmarks/bench_oneshot.py --seeds 1000,1001 --re-trials 8 --epochs 3 \\
+        --supernet-epochs 3 --spos-queries 40 --out benchmarks/results/bench_oneshot.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from typing import Any
+
+import torch
+
+import nasforge as nf
+from nasforge import spaces, strategies
+from nasforge.estimate.train import TrainEvaluator
+from nasforge.oneshot.darts import Darts
+from nasforge.oneshot.derive import param_free_share
+from nasforge.oneshot.sampling import Spos, search_on_supernet
+from nasforge.space.architecture import Architecture
+from nasforge.study.driver import derive_seed
+from nasforge.trial import EvalContext, Trial, TrialState
+
+
+def train(ev: TrainEvaluator, arch: Architecture, seed: int) -> dict[str, Any]:
+    return ev.evaluate(arch, EvalContext(seed=seed))
+
+
+def run_re(space: Any, ev: TrainEvaluator, trials: int, seed: int) -> dict[str, Any]:
+    population = max(2, min(20, trials // 2))
+    strat = strategies.create("regularized-evolution", population=population,
+                              sample=min(5, population)).setup(space, seed)
+    started = time.perf_counter()
+    best: tuple[float, float, Any] | None = None
+    for n in range(trials):
+        cand = strat.ask()
+        m = train(ev, cand.architecture, derive_seed(seed, n))
+        strat.tell(Trial(number=n, architecture=cand.architecture, state=TrialState.COMPLETE,
+                         value=m["valid_acc"], metrics=m))
+        if best is None or m["valid_acc"] > best[0]:
+            best = (m["valid_acc"], m["test_acc"], cand.architecture)
+    assert best is not None
+    return {"search_s": time.perf_counter() - started, "valid_acc": best[0], "test_acc": best[1],
+            "retrain_s": 0.0, "genes": best[2].genes}
+
+
+def run_oneshot(method: str, space: Any, task: Any, ev: TrainEvaluator, args: argparse.Namespace,
+                seed: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    common = {"epochs": args.supernet_epochs, "batch_size": args.batch_size, "seed": seed,
+              "device": args.device}
+    if method.startswith("darts"):
+        cap = args.max_param_free if method.endswith("cap") else None
+        search = Darts(space, task, order=int(method[5]), max_param_free=cap, **common).run()
+        arch = search.derived()
+    else:
+        search = Spos(space, task, **common).run()
+        top = search_on_supernet(search, "regularized-evolution", args.spos_queries, 1, seed=seed)
+        arch = Architecture(space.name, top[0]["genes"])
+    search_s = time.perf_counter() - started
+    t0 = time.perf_counter()
+    m = train(ev, arch, derive_seed(seed, 0))
+    return {"search_s": search_s, "valid_acc": m["valid_acc"], "test_acc": m["test_acc"],
+            "retrain_s": time.perf_counter() - t0, "genes": arch.genes,
+            "param_free_share": param_free_share(space, arch)}
+
+
+def spread(values: list[float], fmt: str) -> str:
+    mean = statistics.fmean(values)
+    return f"{format(mean, fmt)} [{format(min(values), fmt)} .. {format(max(values), fmt)}]"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", default="1000,1001,1002")
+    p.add_argument("--methods", default="re,darts1,darts2,spos")
+    p.add_argument("--re-trials", type=int, default=50)
+    p.add_argument("--epochs", type=int, default=8,
+                   help="stand-alone training epochs (RE trials, retraining)")
+    p.add_argument("--supernet-epochs", type=int, default=10)
+    p.add_argument("--spos-queries", type=int, default=100)
+    p.add_argument("--max-param-free", type=int, default=2,
+                   help="cap on parameter-free ops in the cells of the darts*cap methods")
+    p.add_argument("--nodes", type=int, default=4)
+    p.add_argument("--channels", type=int, default=8)
+    p.add_argument("--cells-per-stage", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", default=None, help="also write the report to this file")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    methods = args.methods.split(",")
+    task = nf.data.load("mnist1d")
+    space = spaces.create("edge-cell", nodes=args.nodes, channels=args.channels,
+                          cells_per_stage=args.cells_per_stage)
+    ev = TrainEvaluator(task, space=space, epochs=args.epochs, batch_size=args.batch_size, latency_repeats=0,
+                        device=args.device)
+    lines = [f"bench_oneshot: MNIST-1D ({len(task.y_train)} train / {len(task.y_valid)} valid / "
+             f"{len(task.y_test)} test), edge-cell nodes={args.nodes} channels={args.channels} "
+             f"cells_per_stage={args.cells_per_stage}; RE {args.re_trials} x {args.epochs} epochs; supernets "
+             f"{args.supernet_epochs} epochs; SPOS + RE {args.spos_queries} queries; retrain {args.epochs} "
+             f"epochs; seeds {seeds}; torch threads 1"]
+    results: dict[str, dict[int, dict[str, Any]]] = {m: {} for m in methods}
+    for seed in seeds:
+        for method in methods:
+            r = (run_re(space, ev, args.re_trials, seed) if method == "re"
+                 else run_oneshot(method, space, task, ev, args, seed))
+            results[method][seed] = r
+            print(json.dumps({"seed": seed, "method": method, **r}), flush=True)
+    lines.append("")
+    lines.append(f"{'method':8} {'seed':>5} {'test acc':>9} {'valid acc':>9} {'search s':>9} "
+                 f"{'retrain s':>9} {'d acc (pp)':>10} {'time ratio':>10}  param-free")
+    for method in methods:
+        for seed in seeds:
+            r = results[method][seed]
+            base = results.get("re", {}).get(seed)
+            dacc = 100 * (r["test_acc"] - base["test_acc"]) if base else float("nan")
+            ratio = r["search_s"] / base["search_s"] if base else float("nan")
+            lines.append(f"{method:8} {seed:>5} {r['test_acc']:9.4f} {r['valid_acc']:9.4f} "
+                         f"{r['search_s']:9.1f} {r['retrain_s']:9.1f} {dacc:10.2f} {ratio:10.3f}  "
+                         f"{r.get('param_free_share', float('nan')):.2f}")
+    if "re" in results:
+        lines.append("")
+        lines.append("over seeds: mean [min .. max]; bar: d acc >= -1 pp at time ratio <= 0.2 (goal 0.1)")
+        for method in methods:
+            if method == "re":
+                continue
+            dacc = [100 * (results[method][s]["test_acc"] - results["re"][s]["test_acc"]) for s in seeds]
+            ratio = [results[method][s]["search_s"] / results["re"][s]["search_s"] for s in seeds]
+            ok = statistics.fmean(dacc) >= -1.0 and statistics.fmean(ratio) <= 0.2
+            lines.append(f"{method:8} d acc (pp) {spread(dacc, '+.2f')}   "
+                         f"search time / RE {spread(ratio, '.3f')}   bar {'met' if ok else 'missed'}")
+        lines.append(f"re       test acc {spread([results['re'][s]['test_acc'] for s in seeds], '.4f')}   "
+                     f"search s {spread([results['re'][s]['search_s'] for s in seeds], '.1f')}")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
