@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from nasforge.cli.common import DEFAULT_STORE, parse_options
+from nasforge.cli.hp import hp_table, with_hp
 from nasforge.cli.running import (
     BUDGET_KEYS,
     TRAINING_WARM,
@@ -89,6 +90,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--space-opt", action="append", metavar="KEY=VALUE", help="space parameter (repeatable)")
     p.add_argument("--strategy-opt", action="append", metavar="KEY=VALUE", help="strategy parameter")
     p.add_argument("--evaluator-opt", action="append", metavar="KEY=VALUE", help="evaluator parameter")
+    p.add_argument("--hp", action="append", metavar="NAME=SPEC",
+                   help="search a training hyperparameter too: lr=1e-4..1e-1:log, batch_size=64,128,256")
     p.set_defaults(func=run)
 
 
@@ -118,14 +121,14 @@ def read_config_file(path: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         k = key.replace("-", "_")
-        if k in TABLE_KEYS:
+        if k in (*TABLE_KEYS, "hp"):
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: {key} must be a table ([{key}] with key = value lines)")
             out[k] = dict(value)
         elif k in SCALAR_KEYS:
             out[k] = _typed(k, value, path)
         else:
-            allowed = ", ".join([*SCALAR_KEYS, *TABLE_KEYS])
+            allowed = ", ".join([*SCALAR_KEYS, *TABLE_KEYS, "hp"])
             raise ConfigError(f"{path}: unknown key {key!r}; expected one of: {allowed}")
     return out
 
@@ -169,6 +172,9 @@ def resolve_settings(args: argparse.Namespace, defaults: dict[str, Any] | None =
         settings[f"_{opt}_is_default"] = opt not in from_file and not given_opts
         if given_opts:
             sources[opt] = "flag" if opt not in from_file else "config+flag"
+    hp = hp_table(from_file.get("hp"), getattr(args, "hp", None))
+    if hp:  # shown (and stored in the space config) only when given
+        settings["hp"], sources["hp"] = hp, "flag" if getattr(args, "hp", None) else "config"
     validate_settings(settings)
     settings["_sources"] = sources
     return settings
@@ -188,7 +194,7 @@ def validate_settings(s: dict[str, Any]) -> None:
 #: the settings shown in ``search``'s first line, in order
 SHOWN = ("task", "space", "strategy", "epochs", "trials", "time_limit", "workers", "executor", "ray_address",
          "trial_timeout", "retries", "seed", "device", "store", "name", "space_opt", "strategy_opt",
-         "evaluator_opt")
+         "evaluator_opt", "hp")
 
 
 def default_name(s: dict[str, Any], space: Any = None) -> str:
@@ -206,6 +212,8 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
     from nasforge.estimate.registry import EVALUATORS
 
     space_cls = spaces.SPACES.get(s["space"])
+    if not space_cls.input_kinds and s.get("hp"):
+        with_hp(space_cls(), s["hp"])  # raises: a tabular benchmark trains nothing
     strategy = strategies.create(s["strategy"], **_checked_kwargs(s["strategy_opt"], "--strategy-opt"))
     space_opt = _checked_kwargs(s["space_opt"], "--space-opt")
     evaluator_opt = _checked_kwargs(s["evaluator_opt"], "--evaluator-opt")
@@ -223,7 +231,7 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
     task = evaluator.task_data
     if task.input_kind == "tabular" and s.get("_space_opt_is_default"):
         space_opt = {}  # the default's options choose signal ops; tabular data needs the space's own
-    space = _space_for_task(s["space"], space_opt, task.input_kind)
+    space = with_hp(_space_for_task(s["space"], space_opt, task.input_kind), s.get("hp") or {})
     evaluator.space = space  # the evaluator builds its models in this space (it has built none yet)
     return space, strategy, evaluator
 
