@@ -135,3 +135,50 @@ def test_config_round_trip_keeps_hp_table() -> None:
     again = nf.spaces.SearchSpace.from_config(space.to_config())
     assert again.to_config() == space.to_config()
     assert again.params["hp"]["momentum"]["when"] == {"optimizer": ["sgd"]}
+
+
+TINY = ["--trials", "3", "--epochs", "1", "--workers", "1", "--no-progress", "--task", "digits",
+        "--strategy", "tpe", "--space-opt", "min_layers=1", "--space-opt", "max_layers=2",
+        "--space-opt", "widths=[8]"]
+
+
+def test_cli_hp_search_then_export_records_the_recipe(tmp_path, capsys) -> None:
+    import json
+
+    from nasforge.cli.main import main
+    from nasforge.study import Study
+
+    store = tmp_path / "j.db"
+    rc = main(["search", "--store", str(store), "--name", "j", *TINY, "--hp", "lr=1e-3..1e-1:log",
+               "--hp", "batch_size=32,64", "--hp", "optimizer=adamw,sgd"])
+    out = capsys.readouterr()
+    assert rc == 0, out.out + out.err
+    assert "hp {lr=" in out.err  # the settings line shows the searched hyperparameters
+    study = Study.load(store=store, name="j", build_evaluator=False)
+    assert study.space.name == "joint" and sorted(study.space.params["hp"]) == ["batch_size", "lr",
+                                                                               "optimizer"]
+    lrs = {t.architecture["hp"]["lr"] for t in study.trials}
+    assert len(lrs) == 3 and all(1e-3 <= lr <= 1e-1 for lr in lrs)
+    best = study.best_trial
+    assert main(["export", "j", "--out", str(tmp_path / "out"), "--store", str(store)]) == 0
+    info = json.loads((tmp_path / "out" / "genotype.json").read_text())
+    assert info["recipe"] == best.architecture["hp"] and info["space"] == "joint"
+
+
+@pytest.mark.parametrize(
+    ("flag", "needle"),
+    [
+        ("lr=0.1..0.01", "hp lr: a range low..high needs low < high, got low=0.1, high=0.01"),
+        ("lr=0..0.1:log", "hp lr: a log range needs low > 0, got low=0.0"),
+        ("optimizer=adamw,rmsprop", "optimizer must be one of ['adamw', 'adam', 'sgd'], got 'rmsprop'"),
+        ("epochz=1,2", "unknown training hyperparameter 'epochz'; the evaluator takes ["),
+    ],
+)
+def test_cli_bad_hp_exits_2_with_one_line(tmp_path, capsys, flag: str, needle: str) -> None:
+    from nasforge.cli.main import main
+
+    store = tmp_path / "bad.db"
+    assert main(["search", "--store", str(store), *TINY, "--hp", flag]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+    assert not store.exists()

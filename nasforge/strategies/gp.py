@@ -204,6 +204,9 @@ class GPStrategy(Strategy):
                                          whole_space=False)
             if not archs:
                 return None
+            if self.params["kernel"] == "otmann" and len(archs) > n_random:  # a transport per pair
+                pick = np.sort(self.rng.choice(len(archs), size=n_random, replace=False))
+                archs, keys = [archs[i] for i in pick], [keys[i] for i in pick]
             x = self.fmap.matrix(archs, keys)
             x.resize((x.shape[0], max(len(self.fmap.vocab), 1)))
             return archs, x
