@@ -182,3 +182,18 @@ def test_cli_bad_hp_exits_2_with_one_line(tmp_path, capsys, flag: str, needle: s
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0], err
     assert not store.exists()
+
+
+def test_tpe_samples_floats_as_floats_after_startup() -> None:
+    from nasforge.trial import Trial, TrialState
+
+    space = _space()
+    grid = set(space.grid(next(h for h in space.hps if h.name == "lr")))
+    tpe = nf.strategies.create("tpe", n_startup_trials=3).setup(space, seed=0)
+    lrs = []
+    for number in range(8):
+        arch = tpe.ask().architecture
+        lr = arch["hp"]["lr"]
+        lrs.append(lr)
+        tpe.tell(Trial(number, arch, TrialState.COMPLETE, -abs(math.log10(lr) + 2.5), {}))
+    assert all(lr not in grid for lr in lrs[3:])  # continuous, not snapped to the flat view's grid
