@@ -92,7 +92,7 @@ SMALL = {"nasnet": {"blocks": 3, "channels": 8}, "edge-cell": {"channels": 8},
 
 
 def make_space(name: str, kind: str) -> Any:
-    if name == "chain":
+    if name in ("chain", "joint"):  # a joint space's default architecture space is a chain
         return nf.spaces.create(name, input_kind=kind)
     return nf.spaces.create(name, **SMALL.get(name, {}))
 

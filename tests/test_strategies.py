@@ -36,7 +36,7 @@ BAD: dict[str, list[dict[str, object]]] = {
     "nash": [{"n_neighbours": 0}, {"epochs_neighbours": 1.5}, {"lr": -1.0}, {"optimizer": "lion"}],
     "reinforce": [{"hidden": 0}, {"lr": -1.0}, {"baseline_decay": 1.5}, {"entropy_weight": "x"}],
     "smac": [{"n_trees": 0}, {"n_initial": 1.5}],
-    "gp": [{"features": "nope"}, {"xi": -1.0}, {"max_train": 1}],
+    "gp": [{"features": "nope"}, {"xi": -1.0}, {"max_train": 1}, {"kernel": "nope"}],
     "pnas": [{"beam": 0}, {"completions": True}],
     "bananas": [{"acquisition": "pi"}, {"ensemble": 1}, {"encoding": "graph"}, {"beta": float("nan")}],
     "tpe": [],
@@ -45,16 +45,26 @@ BAD: dict[str, list[dict[str, object]]] = {
 }
 
 
+#: the GP once per kernel of nasforge.strategies.kernels (``gp`` itself is the default WL kernel)
+VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
+    "gp:onehot": ("gp", {**FAST["gp"], "kernel": "onehot"}),
+    "gp:arc": ("gp", {**FAST["gp"], "kernel": "arc"}),
+    "gp:otmann": ("gp", {**FAST["gp"], "kernel": "otmann", "max_candidates": 60, "n_random": 60}),
+}
+
+
 def _names() -> list[str]:
-    return strategies.list_strategies()
+    names = strategies.list_strategies()
+    return names + [v for v, (base, _) in VARIANTS.items() if base in names]
 
 
 def _make(name: str) -> strategies.Strategy:
+    base, params = VARIANTS.get(name, (name, FAST.get(name, {})))
     try:
-        strategies.STRATEGIES.get(name)
+        strategies.STRATEGIES.get(base)
     except (ImportError, RegistryError) as exc:  # a peer's strategy not committed yet
-        pytest.skip(f"strategy {name!r} is not importable: {exc}")
-    return strategies.create(name, **FAST.get(name, {}))
+        pytest.skip(f"strategy {base!r} is not importable: {exc}")
+    return strategies.create(base, **params)
 
 
 def _score(space: SearchSpace, arch: Architecture) -> float:
@@ -69,8 +79,16 @@ def _trial(number: int, space: SearchSpace, arch: Architecture) -> Trial:
     return Trial(number, arch, TrialState.COMPLETE, value, {"valid_acc": value})
 
 
+def _joint() -> SearchSpace:
+    """Chain + training hyperparameters: floats (log and uniform), categoricals, a conditional."""
+    return spaces.joint(spaces.create("chain", max_layers=3), lr=spaces.LogFloat(1e-4, 1e-1),
+                        batch_size=[64, 128], optimizer=["adamw", "sgd"],
+                        momentum=spaces.UniformFloat(0.5, 0.99))
+
+
 def _spaces() -> list[SearchSpace]:
-    return [spaces.create("chain", max_layers=3), spaces.create("nasbench-graph", dataset="proteins")]
+    return [spaces.create("chain", max_layers=3), spaces.create("nasbench-graph", dataset="proteins"),
+            _joint()]
 
 
 @pytest.mark.parametrize("name", _names())
@@ -122,6 +140,22 @@ def test_replay_gives_same_next_ask(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", _names())
+def test_replay_on_joint_space(name: str) -> None:
+    """Continuous hyperparameters replay exactly too (no float lost on the way through the history)."""
+    space = _joint()
+    original = _make(name).setup(space, seed=3)
+    stored = []
+    for number in range(8):
+        trial = _trial(number, space, original.ask().architecture)
+        original.tell(trial)
+        stored.append(trial)
+    replayed = _make(name).setup(space, seed=3)
+    for trial in stored:
+        replayed.tell(trial)
+    assert replayed.ask().architecture == original.ask().architecture
+
+
+@pytest.mark.parametrize("name", _names())
 def test_same_seed_same_trials_and_seed_matters(name: str) -> None:
     space = spaces.create("nasbench-graph", dataset="proteins")
 
@@ -141,6 +175,7 @@ def test_same_seed_same_trials_and_seed_matters(name: str) -> None:
 @pytest.mark.parametrize("name", _names())
 def test_bad_params_raise_config_error(name: str) -> None:
     _make(name)
+    name = VARIANTS.get(name, (name, {}))[0]
     for params in BAD.get(name, []):
         with pytest.raises(ConfigError):
             strategies.create(name, **params)

@@ -35,6 +35,7 @@ from typing import Any
 from nasforge.checks import check_folds
 from nasforge.cli import smalldata
 from nasforge.cli.common import DEFAULT_STORE, parse_options
+from nasforge.cli.hp import hp_table, with_hp
 from nasforge.cli.running import (
     BUDGET_KEYS,
     TRAINING_WARM,
@@ -111,6 +112,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--inherit-weights", action="store_true",
                    help="children start from their parent's trained weights (morphisms / shape match)")
     p.add_argument("--inherit-epochs", type=int, metavar="N", help="training epochs of an inheriting child")
+    p.add_argument("--hp", action="append", metavar="NAME=SPEC",
+                   help="search a training hyperparameter too: lr=1e-4..1e-1:log, batch_size=64,128,256")
     p.set_defaults(func=run)
 
 
@@ -140,14 +143,14 @@ def read_config_file(path: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         k = key.replace("-", "_")
-        if k in TABLE_KEYS:
+        if k in (*TABLE_KEYS, "hp"):
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: {key} must be a table ([{key}] with key = value lines)")
             out[k] = dict(value)
         elif k in SCALAR_KEYS:
             out[k] = _typed(k, value, path)
         else:
-            allowed = ", ".join([*SCALAR_KEYS, *TABLE_KEYS])
+            allowed = ", ".join([*SCALAR_KEYS, *TABLE_KEYS, "hp"])
             raise ConfigError(f"{path}: unknown key {key!r}; expected one of: {allowed}")
     return out
 
@@ -193,6 +196,9 @@ def resolve_settings(args: argparse.Namespace, defaults: dict[str, Any] | None =
             sources[opt] = "flag" if opt not in from_file else "config+flag"
     if getattr(args, "inherit_weights", False) or getattr(args, "inherit_epochs", None) is not None:
         settings["strategy_opt"].update(inherit_weights=True, inherit_epochs=args.inherit_epochs)
+    hp = hp_table(from_file.get("hp"), getattr(args, "hp", None))
+    if hp:  # shown (and stored in the space config) only when given
+        settings["hp"], sources["hp"] = hp, "flag" if getattr(args, "hp", None) else "config"
     validate_settings(settings)
     settings["_sources"] = sources
     return settings
@@ -215,7 +221,7 @@ def validate_settings(s: dict[str, Any]) -> None:
 SHOWN = ("task", "space", "strategy", "evaluator", "epochs", "trials", "time_limit", "workers", "executor",
          "ray_address", "trial_timeout", "retries", "seed", "device", "cv", "store", "name", "space_opt",
          "strategy_opt", "evaluator_opt", "scheduler", "scheduler_opt", "objective", "constraint",
-         "warm_start")
+         "warm_start", "hp")
 
 
 def default_name(s: dict[str, Any], space: Any = None) -> str:
@@ -233,6 +239,8 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
     from nasforge.estimate.registry import EVALUATORS
 
     space_cls = spaces.SPACES.get(s["space"])
+    if not space_cls.input_kinds and s.get("hp"):
+        with_hp(space_cls(), s["hp"])  # raises: a tabular benchmark trains nothing
     make_strategy = oneshot.create if oneshot.is_oneshot(s["strategy"]) else strategies.create
     strategy = make_strategy(s["strategy"], **_checked_kwargs(s["strategy_opt"], "--strategy-opt"))
     evaluator_space = oneshot.check_settings(s)  # one-shot / supernet input, before any work
@@ -254,7 +262,7 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
         space_opt = _checked_kwargs(s["space_opt"], "--space-opt")
     if task.input_kind == "tabular" and s.get("_space_opt_is_default"):
         space_opt = {}  # the default's options choose signal ops; tabular data needs the space's own
-    space = _space_for_task(s["space"], space_opt, task.input_kind)
+    space = with_hp(_space_for_task(s["space"], space_opt, task.input_kind), s.get("hp") or {})
     evaluator.space = space  # the evaluator builds its models in this space (it has built none yet)
     from nasforge.estimate.inherit import check_evaluator as check_inheritance
 

@@ -106,7 +106,9 @@ class Recipe:
         sched = torch.optim.lr_scheduler
         total_steps = max(1, int(total_steps))
         if self.schedule == "onecycle":
-            return sched.OneCycleLR(optimizer, max_lr=self.lr, total_steps=total_steps)
+            # SGD keeps the recipe's momentum (OneCycleLR would otherwise cycle it over 0.85..0.95)
+            return sched.OneCycleLR(optimizer, max_lr=self.lr, total_steps=total_steps,
+                                    cycle_momentum=self.optimizer != "sgd")
         if self.schedule == "cosine":
             return sched.CosineAnnealingLR(optimizer, T_max=total_steps)
         if self.schedule == "sgdr":

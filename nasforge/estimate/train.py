@@ -252,8 +252,12 @@ class TrainEvaluator(Evaluator):
             return self._run(architecture, context, reporter, epochs, span, device)
 
     def recipe_for(self, architecture: Architecture) -> Recipe:
-        """The recipe a trial of ``architecture`` trains with (a hook for genotypes with hyperparameters)."""
-        return self.recipe
+        """The recipe a trial of ``architecture`` trains with: the evaluator's, with a joint genotype's
+        hyperparameters (:mod:`nasforge.space.joint`) applied."""
+        from nasforge.space.joint import recipe_of
+
+        hp = recipe_of(architecture)
+        return self.recipe.replace(**hp) if hp else self.recipe
 
     def _run(self, architecture: Architecture, context: EvalContext, reporter: Reporter, epochs: int,
              span: int, device: torch.device) -> dict[str, Any]:

@@ -18,6 +18,7 @@ BUILDERS: Registry[Any] = Registry(
         "nasnet": "nasforge.models.cells:build_nasnet",
         "edge-cell": "nasforge.models.cells:build_edge_cell",
         "multibranch": "nasforge.models.multibranch:build_multibranch",
+        "joint": "nasforge.models.joint:build_joint",
     },
 )
 

@@ -292,6 +292,10 @@ def export_trial(store: str, name: str, out_dir: str | Path, trial: int | None =
         "task": trained.task,
         "metrics": {k: v for k, v in t.metrics.items() if isinstance(v, (int, float, str))},
     }
+    from nasforge.space.joint import recipe_of
+
+    if recipe_of(t.architecture):  # a joint genotype: the training hyperparameters this trial used
+        extra["recipe"] = recipe_of(t.architecture)
     metrics = ", ".join(f"{k} {t.metrics[k]:.4f}" for k in ("valid_acc", "test_acc")
                         if isinstance(t.metrics.get(k), (int, float)))
     title = (f"A classifier for task {trained.task.get('name', '?')!r} found by nasforge: study {name!r}, "

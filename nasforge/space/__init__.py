@@ -8,6 +8,8 @@ from nasforge.registry import Registry
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import Decision, Graph, SearchSpace
 from nasforge.space.cell_base import CellSpaceBase, DecisionPoint
+from nasforge.space.hparams import LogFloat, UniformFloat
+from nasforge.space.joint import JointSpace, joint  # the function shadows the submodule's name
 from nasforge.space.params import Categorical, Conditional, Float, Integer
 
 SPACES: Registry[type[SearchSpace]] = Registry(
@@ -18,6 +20,7 @@ SPACES: Registry[type[SearchSpace]] = Registry(
         "nasnet": "nasforge.space.nasnet:NasNetSpace",
         "edge-cell": "nasforge.space.edge_cell:EdgeCellSpace",
         "multibranch": "nasforge.space.multibranch:MultiBranchSpace",
+        "joint": "nasforge.space.joint:JointSpace",
     },
 )
 
@@ -48,8 +51,12 @@ __all__ = [
     "Float",
     "Graph",
     "Integer",
+    "JointSpace",
+    "LogFloat",
     "SearchSpace",
+    "UniformFloat",
     "create",
+    "joint",
     "list_spaces",
     "register",
 ]

@@ -7,6 +7,9 @@ the flat categorical view, where the normalised one-hot dot product is a Hamming
 (Swersky et al., 2014). The GP uses the exponentiated form ``k(x, x') = exp((<x, x'> - 1) / l)`` of
 the normalised feature dot product, with length scale ``l`` and noise chosen by marginal likelihood
 over a small grid, and proposes the candidate of highest expected improvement (Jones et al., 1998).
+``kernel="arc"`` (Swersky et al. 2013) and ``kernel="otmann"`` (NASBOT's optimal-transport distance,
+Kandasamy et al. 2018) replace the feature dot product by the similarities of
+:mod:`nasforge.strategies.kernels` (same exponentiated form, same hyperparameter selection).
 
 Values are warped before fitting (``transform="log"``, an output warping in the spirit of HEBO,
 Cowen-Rivers et al. 2022): near-duplicate top scores are spread apart and the long tail of poor
@@ -39,9 +42,11 @@ from nasforge.strategies.candidates import (
     single_threaded,
 )
 from nasforge.strategies.gp_prior import slope
+from nasforge.strategies.kernels import KERNELS, make_kernel
 from nasforge.trial import Candidate, Trial, TrialState
 
 _LENGTHSCALES = (0.05, 0.1, 0.2, 0.4, 0.8)
+_OTMANN_CANDIDATES = 300
 _NOISES = (0.01, 0.03, 0.1, 0.3)
 TRANSFORMS = ("log", "none")
 
@@ -71,6 +76,10 @@ class GPStrategy(Strategy):
         n_parents: the neighbours of this many best architectures are always candidates.
         refit_every: re-select the kernel hyperparameters every this many tells; ``None`` (default)
             every ``max(1, told // 50)`` tells.
+        kernel: ``wl`` (the feature kernel of ``features``: WL + one-hot on graph spaces, one-hot
+            elsewhere), ``onehot`` (one-hot features only), ``arc`` (Swersky et al.'s arc kernel for
+            conditional spaces) or ``otmann`` (NASBOT's optimal-transport distance); see
+            :mod:`nasforge.strategies.kernels`. ``otmann`` scores at most 300 candidates per ask.
         xi: exploration margin of expected improvement (in standard deviations of the values).
         transform: ``log`` warps the values with :func:`warp` before fitting (focus on the top),
             ``none`` only standardises them.
@@ -89,8 +98,10 @@ class GPStrategy(Strategy):
         refit_every: int | None = None,
         xi: float = 0.0,
         transform: str = "log",
+        kernel: str = "wl",
     ) -> None:
         check_choice("features", features, FEATURE_KINDS)
+        check_choice("kernel", kernel, KERNELS)
         check_choice("transform", transform, TRANSFORMS)
         check_number("xi", xi, 0)
         super().__init__(
@@ -103,13 +114,14 @@ class GPStrategy(Strategy):
             refit_every=None if refit_every is None else positive_int("refit_every", refit_every),
             xi=float(xi),
             transform=transform,
+            kernel=kernel,
         )
 
     def on_setup(self) -> None:
-        self.index = SpaceIndex.get(self._space(), self.params["features"])
-        self.fmap = self.index.fmap if self.index is not None else FeatureMap(
-            self._space(), self.params["features"]
-        )
+        features = "onehot" if self.params["kernel"] == "onehot" else self.params["features"]
+        self.kernel = make_kernel(self.params["kernel"])
+        self.index = SpaceIndex.get(self._space(), features)
+        self.fmap = self.index.fmap if self.index is not None else FeatureMap(self._space(), features)
         self._hyper: tuple[float, float] | None = None
         self._hyper_at = -1
         self._prior: Any = None  # warm start: a prior mean from earlier studies (gp_prior.py)
@@ -145,15 +157,23 @@ class GPStrategy(Strategy):
         if pool is None:
             return Candidate(space.sample(self.rng))
         archs, x_cand = pool
-        x_train = self._matrix([t.architecture for t in train])
+        train_archs = [t.architecture for t in train]
         z = warp(np.array([t.value for t in train], dtype=float), self.params["transform"])
-        gram = (x_train @ x_train.T).toarray()
+        gram = self._similarity(train_archs, train_archs)
         ls, noise = self._hyperparameters()
-        prior_train, prior_cand = self._prior_means(train, x_train, x_cand)
+        chol = _cholesky(np.exp((gram - 1.0) / ls), noise)
+        x_train = self._matrix(train_archs)
+        width = max(x_cand.shape[1], x_train.shape[1])  # the vocabulary may have grown meanwhile
+        x_cand.resize((x_cand.shape[0], width))
+        x_train.resize((x_train.shape[0], width))
+        prior_train, prior_cand = self._prior_means(train, x_train, x_cand)  # warm start; zeros without
         b = slope(z, prior_train)
-        chol = cholesky(np.exp((gram - 1.0) / ls) + noise * np.eye(len(z)), lower=True)
         alpha = cho_solve((chol, True), z - b * prior_train)
-        k_cand = np.exp(((x_cand @ x_train.T).toarray() - 1.0) / ls)
+        if self.kernel is None:
+            s_cand = (x_cand @ x_train.T).toarray()
+        else:
+            s_cand = self.kernel.similarity(self._space(), archs, train_archs)
+        k_cand = np.exp((s_cand - 1.0) / ls)
         mu = k_cand @ alpha + b * prior_cand
         v = solve_triangular(chol, k_cand.T, lower=True)
         sigma = np.sqrt(np.maximum(1.0 + noise - np.einsum("ij,ij->j", v, v), 1e-12))
@@ -173,6 +193,17 @@ class GPStrategy(Strategy):
                 return self._prior_all[pos], self._prior_all[self._pool_rows]
         return self._prior.mean(x_train), self._prior.mean(x_cand)
 
+    def _similarity(self, a: list[Architecture], b: list[Architecture]) -> np.ndarray:
+        """The kernel's similarity matrix ``S`` (``S(x, x) = 1``) between ``a`` and ``b``."""
+        if self.kernel is not None:
+            return self.kernel.similarity(self._space(), a, b)
+        xa = self._matrix(a)
+        xb = xa if a is b else self._matrix(b)
+        width = max(xa.shape[1], xb.shape[1])
+        xa.resize((xa.shape[0], width))
+        xb.resize((xb.shape[0], width))
+        return (xa @ xb.T).toarray()
+
     def _matrix(self, archs: list[Architecture]) -> Any:
         """Feature rows of ``archs`` (from the whole-space index where possible)."""
         keys = [self._key(a) for a in archs]
@@ -189,11 +220,16 @@ class GPStrategy(Strategy):
         known = {**self.pending, **dict.fromkeys(self.evaluated)}
         index = self.index
         if index is None:
-            archs, keys = candidate_pool(
-                space, self.rng, known, parents, n_random=self.params["n_random"], whole_space=False
-            )
+            n_random = self.params["n_random"]
+            if self.params["kernel"] == "otmann":
+                n_random = min(n_random, _OTMANN_CANDIDATES)
+            archs, keys = candidate_pool(space, self.rng, known, parents, n_random=n_random,
+                                         whole_space=False)
             if not archs:
                 return None
+            if self.params["kernel"] == "otmann" and len(archs) > n_random:  # a transport per pair
+                pick = np.sort(self.rng.choice(len(archs), size=n_random, replace=False))
+                archs, keys = [archs[i] for i in pick], [keys[i] for i in pick]
             x = self.fmap.matrix(archs, keys)
             x.resize((x.shape[0], max(len(self.fmap.vocab), 1)))
             self._pool_rows = None
@@ -203,6 +239,8 @@ class GPStrategy(Strategy):
             return None
         # the variance costs n_train^2 per candidate: fewer candidates when the training set is large
         cap = min(self.params["max_candidates"], max(400, 500_000 // max(len(self.completed), 1)))
+        if self.params["kernel"] == "otmann":
+            cap = min(cap, _OTMANN_CANDIDATES)
         if len(rows) > cap:
             near = [index.position.get(self._key(nb)) for p in parents for nb in space.neighbours(p)]
             near = [i for i in near if i is not None and index.hashes[i] not in known]
@@ -223,8 +261,8 @@ class GPStrategy(Strategy):
         if len(train) < 2:
             train = self._training()
         z = warp(np.array([t.value for t in train], dtype=float), self.params["transform"])
-        x = self._matrix([t.architecture for t in train])
-        gram = (x @ x.T).toarray()
+        archs = [t.architecture for t in train]
+        gram = self._similarity(archs, archs)
         best: tuple[float, float, float] | None = None
         eye = np.eye(len(z))
         for ls in _LENGTHSCALES:
@@ -244,3 +282,15 @@ class GPStrategy(Strategy):
 
     def to_config(self) -> dict[str, Any]:
         return {"name": self.name, **self.params}
+
+
+def _cholesky(k: np.ndarray, noise: float) -> np.ndarray:
+    """Lower Cholesky factor of ``k + noise I``; more jitter where ``k`` is not positive definite
+    (an exponentiated OTMANN distance need not be)."""
+    eye = np.eye(len(k))
+    for extra in (0.0, 1e-6, 1e-4, 1e-2, 1e-1, 1.0):
+        try:
+            return cholesky(k + (noise + extra) * eye, lower=True)
+        except np.linalg.LinAlgError:
+            continue
+    return cholesky(eye * (1.0 + noise), lower=True)

@@ -4,7 +4,9 @@ The adapter maps the space's flat categorical view onto Optuna: decision ``i`` o
 becomes the parameter ``"<i>:<name>"`` with ``CategoricalDistribution(range(n))`` (choice indices, so any
 choice value works). It works on every space with a flat view; conditional decisions are handled
 define-by-run: decisions are visited in order and decision ``i`` is suggested only while
-``space.active(indices so far)[i]`` holds (inactive ones read 0, as ``from_flat`` expects).
+``space.active(indices so far)[i]`` holds (inactive ones read 0, as ``from_flat`` expects). A joint
+space's float hyperparameters (``space.float_decisions()``) are ``FloatDistribution`` s instead, suggested
+with ``suggest_float`` (log-uniform where the range is ``log``) and told with their exact values.
 
 State and replay. Optuna keeps an in-memory study whose COMPLETE trials are exactly the told COMPLETE
 trials, added (``study.add_trial``) in tell order; TPE reads nothing else (FAILED/PRUNED told trials are
@@ -90,6 +92,7 @@ class TPEStrategy(Strategy):
         )
         self._study: Any = None
         self._names: list[str] = []
+        self._floats: dict[int, Any] = {}
         self._dists: list[Any] = []
         self._proposals = 0
 
@@ -99,6 +102,10 @@ class TPEStrategy(Strategy):
         decisions = self._space().decisions()
         self._names = [f"{i}:{d.name}" for i, d in enumerate(decisions)]
         self._dists = [optuna.distributions.CategoricalDistribution(list(range(d.n))) for d in decisions]
+        # float hyperparameters of a joint space are continuous: suggest_float (log where asked)
+        self._floats = dict(getattr(self._space(), "float_decisions", dict)())
+        for i, param in self._floats.items():
+            self._dists[i] = optuna.distributions.FloatDistribution(param.low, param.high, log=param.log)
         self._study = self._new_study()
         self._proposals = 0
 
@@ -148,14 +155,20 @@ class TPEStrategy(Strategy):
         _reseed(self._study, int(self.rng.integers(2**31 - 1)), self._sampler)
         trial = self._study.ask()
         indices = [0] * len(self._names)
+        values: dict[int, float] = {}
         for i, (name, dist) in enumerate(zip(self._names, self._dists, strict=True)):
-            if space.active(indices)[i]:
+            if not space.active(indices)[i]:
+                continue
+            if i in self._floats:
+                values[i] = float(trial.suggest_float(name, dist.low, dist.high, log=dist.log))
+            else:
                 indices[i] = int(trial.suggest_categorical(name, dist.choices))
         self._study.tell(trial, state=optuna.trial.TrialState.FAIL)
         self._proposals += 1
         if self._proposals > max(100, len(self.history)):
             self._compact()
-        return Candidate(space.from_flat(indices))
+        arch = space.from_flat(indices, values=values) if self._floats else space.from_flat(indices)
+        return Candidate(arch)
 
     def _compact(self) -> None:
         """Rebuild the Optuna study from the told trials only, dropping the closed proposals.
@@ -176,7 +189,10 @@ class TPEStrategy(Strategy):
         space = self._space()
         indices = space.to_flat(trial.architecture)
         active = space.active(indices)
-        params = {n: int(indices[i]) for i, n in enumerate(self._names) if active[i]}
+        params: dict[str, Any] = {n: int(indices[i]) for i, n in enumerate(self._names) if active[i]}
+        if self._floats:
+            exact = space.float_values(trial.architecture)
+            params.update({self._names[i]: v for i, v in exact.items() if active[i]})
         dists = {n: self._dists[i] for i, n in enumerate(self._names) if active[i]}
         values = self._values(trial)
         if values is not None:

@@ -1,0 +1,93 @@
+"""GP kernels on NAS-Bench-Graph: mean final validation regret (pp) of GP with each kernel and of TPE.
+
+Protocol of issue 17 (the defaults): 30 held-out seeds (1000-1029), the 9 datasets, 100 queries; GP
+with ``kernel=wl`` (today's default), ``onehot``, ``arc``, ``otmann``, and TPE. Every figure is a
+mean over seeds and datasets with its standard error; regrets are relative to the table's best
+validation accuracy. A reduced run (fewer seeds / datasets) says so in its header::
+
+    python benchmarks/bench_kernels.py                                   # the full protocol (hours)
+    /work/bin/benchlock python benchmarks/bench_kernels.py --seeds 2 --datasets cora,proteins,photo \\
+        --out benchmarks/results/bench_kernels.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATASETS = ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv", "proteins")
+
+
+def methods(otmann_candidates: int) -> dict[str, tuple[str, dict[str, object]]]:
+    return {
+        "gp:wl": ("gp", {"kernel": "wl"}),
+        "gp:onehot": ("gp", {"kernel": "onehot"}),
+        "gp:arc": ("gp", {"kernel": "arc"}),
+        "gp:otmann": ("gp", {"kernel": "otmann", "max_candidates": otmann_candidates}),
+        "tpe": ("tpe", {}),
+    }
+
+
+def main() -> None:
+    from nasforge.bench.runner import RunSpec, run_one
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", type=int, default=30)
+    p.add_argument("--seed-offset", type=int, default=1000, help="held-out seeds start here")
+    p.add_argument("--datasets", default=",".join(DATASETS))
+    p.add_argument("--queries", type=int, default=100)
+    p.add_argument("--methods", default="gp:wl,gp:onehot,gp:arc,gp:otmann,tpe")
+    p.add_argument("--otmann-candidates", type=int, default=300, help="candidates scored per ask")
+    p.add_argument("--out", default=None, help="also write the table to this file")
+    args = p.parse_args()
+    table = methods(args.otmann_candidates)
+    names = args.methods.split(",")
+    datasets = args.datasets.split(",")
+    seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
+    full = args.seeds >= 30 and len(datasets) == len(DATASETS) and args.queries == 100
+    lines = [
+        "# bench_kernels: NAS-Bench-Graph, GP per kernel + TPE, final validation regret (pp), mean +- s.e.",
+        f"# seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}), datasets {','.join(datasets)}, "
+        f"{args.queries} queries, otmann candidates/ask {args.otmann_candidates}",
+        "# " + ("full protocol" if full else
+                "REDUCED run (issue protocol: 30 seeds x 9 datasets x 100 queries)"),
+    ]
+    print("\n".join(lines), flush=True)
+    regrets: dict[str, list[float]] = {n: [] for n in names}
+    seconds: dict[str, float] = dict.fromkeys(names, 0.0)
+    header = f"{'dataset':10} " + " ".join(f"{n:>16}" for n in names)
+    print(header, flush=True)
+    rows = [header]
+    for d in datasets:
+        cells = []
+        for n in names:
+            strategy, options = table[n]
+            per = []
+            for seed in seeds:
+                t0 = time.perf_counter()
+                res = run_one(RunSpec("nasbench-graph", d, strategy, seed, args.queries, json.dumps(options)))
+                seconds[n] += time.perf_counter() - t0
+                per.append(float(res.regret_pp[-1]))
+            regrets[n] += per
+            cells.append(f"{np.mean(per):16.3f}")
+        rows.append(f"{d:10} " + " ".join(cells))
+        print(rows[-1], flush=True)
+
+    def fmt(n: str) -> str:
+        r = np.array(regrets[n])
+        return f"{r.mean():.3f} +- {r.std(ddof=1) / np.sqrt(len(r)) if len(r) > 1 else 0.0:.3f}"
+
+    rows.append(f"{'mean':10} " + " ".join(f"{fmt(n):>16}" for n in names))
+    rows.append(f"{'seconds':10} " + " ".join(f"{seconds[n]:16.0f}" for n in names))
+    print("\n".join(rows[-2:]), flush=True)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text("\n".join([*lines, *rows]) + "\n")
+
+
+if __name__ == "__main__":
+    main()

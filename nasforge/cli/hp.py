@@ -1,0 +1,50 @@
+"""``--hp`` and the ``[hp]`` config table of ``nasforge search``: training hyperparameters searched with
+the architecture (:mod:`nasforge.space.joint`).
+
+``--hp lr=1e-4..1e-1:log --hp batch_size=64,128,256 --hp optimizer=adamw,sgd``; in a TOML config::
+
+    [hp]
+    lr = "1e-4..1e-1:log"                      # or {low = 1e-4, high = 0.1, log = true}
+    batch_size = [64, 128, 256]
+    momentum = {low = 0.5, high = 0.99}        # only while optimizer = "sgd"
+
+Every spec is validated before the study is created: a range with low >= high, a log range with
+low <= 0, an unknown optimizer or a name the training evaluator does not take is one ConfigError.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nasforge.errors import ConfigError
+from nasforge.space.hparams import make_hps, parse_hp_option
+
+
+def hp_table(from_file: Any, flags: list[str] | None) -> dict[str, Any]:
+    """The merged ``hp`` table (flags win over the file), each spec in its JSON form, validated."""
+    table: dict[str, Any] = {}
+    if from_file is not None:
+        if not isinstance(from_file, dict):
+            raise ConfigError(f"hp must be a table ([hp] with name = spec lines), got {from_file!r}")
+        for name, spec in from_file.items():
+            table[name] = parse_hp_option(f"{name}={spec}")[1] if isinstance(spec, str) else spec
+    for item in flags or []:
+        name, spec = parse_hp_option(item)
+        table[name] = spec
+    if table:
+        make_hps(table)  # fails early, naming the parameter
+    return table
+
+
+def with_hp(space: Any, table: dict[str, Any]) -> Any:
+    """``space`` searched jointly with the hyperparameters ``table`` (``space`` itself when empty)."""
+    if not table:
+        return space
+    if not type(space).input_kinds:
+        raise ConfigError(f"--hp needs a training evaluator, but space {space.name!r} is a tabular benchmark "
+                          "(its results are looked up, not trained); drop --hp or use a trainable space")
+    from nasforge.space.joint import JointSpace
+
+    if isinstance(space, JointSpace):
+        return JointSpace(space.inner, {**space.params["hp"], **table})
+    return JointSpace(space, table)
