@@ -3,7 +3,8 @@
     python examples/quickstart.py [--store quickstart.db] [--trials 4] [--epochs 2]
 
 Searches the chain space on MNIST-1D with regularized evolution, prints the best trial (selected by
-validation accuracy; the test accuracy is only reported) and builds its PyTorch model.
+validation accuracy; the test accuracy is only reported), loads its trained network and predicts the
+raw test split with it.
 Run it again with more ``--trials``: the study resumes where it stopped.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
 import torch
 
 import nasforge as nf
@@ -35,11 +37,15 @@ def main(argv: list[str] | None = None) -> None:
     study.optimize(n_trials=args.trials, show_progress=False)
 
     best = study.best_trial                              # chosen by validation accuracy
-    model = nf.models.build(space, best.architecture, task)
-    logits = model(torch.as_tensor(task.x_test[:8]))
+    model = study.best_model()                           # its trained network (stored weights)
+    x_raw, y_raw = task.raw_split("test")                # the test split as the user has it
+    predicted = model.predict(x_raw)                     # labels in the task's own label space
+    accuracy = float(np.mean([p == y for p, y in zip(predicted, y_raw, strict=True)]))
+    logits = model.network(torch.as_tensor(task.x_test[:8]))
     print(f"trials: {len(study.trials)}; best trial #{best.number}: "
           f"valid_acc {best.metrics['valid_acc']:.4f}, test_acc {best.metrics['test_acc']:.4f}, "
-          f"params {best.metrics.get('params')}; model output {tuple(logits.shape)}")
+          f"params {best.metrics.get('params')}; model output {tuple(logits.shape)}; "
+          f"predict on raw test data: {accuracy:.4f}")
     print(best.architecture.to_json())
 
 

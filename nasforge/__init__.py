@@ -23,6 +23,7 @@ _LAZY = {
     "spaces": "nasforge.space",
     "space": "nasforge.space",
     "strategies": "nasforge.strategies",
+    "schedulers": "nasforge.schedulers",
     "data": "nasforge.data",
     "estimate": "nasforge.estimate",
     "models": "nasforge.models",

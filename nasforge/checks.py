@@ -105,4 +105,16 @@ def check_choice(name: str, value: Any, choices: Iterable[Any], *,
     return value
 
 
-__all__ = ["check_choice", "check_int", "check_number", "check_probability", "check_seconds"]
+def check_folds(value: Any, name: str = "cv") -> int | str:
+    """``"auto"``, ``0`` (the holdout split) or an integer ``K >= 2``; :class:`ConfigError` otherwise."""
+    if value == "auto" and isinstance(value, str):
+        return "auto"
+    if isinstance(value, bool) or not _is_int(value) or value < 0 or value == 1:
+        raise ConfigError(
+            f"{name} must be 0 (score on the holdout validation split) or an integer >= 2 (k-fold "
+            f"cross-validation on train+valid){' or auto' if name == 'cv' else ''}, got {value!r}"
+        )
+    return int(value)
+
+
+__all__ = ["check_choice", "check_folds", "check_int", "check_number", "check_probability", "check_seconds"]

@@ -49,3 +49,30 @@ SEARCH: dict[str, Any] = {
     "strategy_opt": {"population": 10, "sample": 3},
     "evaluator_opt": dict(TRAINING),
 }
+
+#: small data (``nasforge.estimate.cv``): when train+valid holds fewer than ``threshold`` samples, trials
+#: are scored by ``folds``-fold cross-validation on train+valid (``cv="auto"``, ``nasforge search``'s
+#: default) instead of a validation split too small to tell candidates apart
+SMALL_DATA: dict[str, Any] = {"threshold": 1000, "folds": 5}
+
+#: ``nasforge search`` on a small table (tabular, train+valid below ``SMALL_DATA["threshold"]``): the
+#: settings the user did not give (``nasforge.cli.smalldata``). Trials are cross-validated, so each
+#: trains ``SMALL_DATA["folds"]`` small networks; tuned with ``benchmarks/bench_small_tables.py`` on
+#: split seeds 0-4 by cross-validation figures only (see docs/selection.md)
+SMALL_TABLE: dict[str, Any] = {
+    "trials": 12,
+    "time_limit": None,
+    "workers": 1,
+    "executor": "auto",
+    "epochs": 15,
+    "evaluator_opt": {"batch_size": 16, "lr": 0.01, "weight_decay": 0.01},
+    "space_opt": {
+        "min_layers": 1,
+        "max_layers": 3,
+        "ops": ["dense"],
+        "widths": [32, 64, 128],
+        "activations": ["relu", "gelu", "silu"],
+        "norms": ["batch", "none"],
+        "dropouts": [0.0, 0.1],
+    },
+}

@@ -23,6 +23,11 @@ class SpaceError(NasforgeError, ValueError):
     """A genotype does not belong to its space; the message names the offending field."""
 
 
+class MorphismError(ConfigError):
+    """A network morphism cannot be applied as asked (a layer index that does not exist, widening to
+    fewer units, inheritance without parent checkpoints); the message names the operator and field."""
+
+
 class DataError(NasforgeError, ValueError):
     """Task data is malformed: shapes, non-finite values, labels, empty or tiny classes."""
 

@@ -25,6 +25,9 @@ def test_quickstart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     quickstart.main(["--store", store, "--trials", "1", "--epochs", "1"])  # type: ignore[attr-defined]
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("trials: 1; best trial #") and "model output (8, 10)" in lines[0]
+    # the trained model predicting raw data scores what the study stored as test accuracy
+    stored = float(lines[0].split("test_acc ")[1].split(",")[0])
+    assert float(lines[0].rsplit(": ", 1)[1]) == pytest.approx(stored, abs=1e-4)
     assert json.loads(lines[1])["space"] == "chain"
     # run again with a larger budget: the study resumes to the new total
     quickstart.main(["--store", store, "--trials", "2", "--epochs", "1"])  # type: ignore[attr-defined]

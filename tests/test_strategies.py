@@ -22,6 +22,9 @@ FAST: dict[str, dict[str, object]] = {
     "regularized-evolution": {"population": 4, "sample": 2},
     "evolution": {"population": 4},
     "local-search": {"max_neighbours": 6},
+    "nash": {"n_neighbours": 3, "n_morphisms": 2, "epochs_neighbours": 1},
+    "nsga2": {"population": 4},
+    "mo-evolution": {"population": 4, "sample": 2},
 }
 
 #: one invalid parameter set per strategy (each must raise ConfigError)
@@ -29,13 +32,16 @@ BAD: dict[str, list[dict[str, object]]] = {
     "random": [],
     "regularized-evolution": [{"population": 1}, {"population": 5, "sample": 6}],
     "evolution": [{"population": 0}, {"population": 3, "tournament": 4}],
-    "local-search": [{"max_neighbours": 0}],
+    "local-search": [{"max_neighbours": 0}, {"inherit_weights": "yes"}, {"inherit_epochs": 2}],
+    "nash": [{"n_neighbours": 0}, {"epochs_neighbours": 1.5}, {"lr": -1.0}, {"optimizer": "lion"}],
     "reinforce": [{"hidden": 0}, {"lr": -1.0}, {"baseline_decay": 1.5}, {"entropy_weight": "x"}],
     "smac": [{"n_trees": 0}, {"n_initial": 1.5}],
     "gp": [{"features": "nope"}, {"xi": -1.0}, {"max_train": 1}],
     "pnas": [{"beam": 0}, {"completions": True}],
     "bananas": [{"acquisition": "pi"}, {"ensemble": 1}, {"encoding": "graph"}, {"beta": float("nan")}],
     "tpe": [],
+    "nsga2": [{"population": 1}, {"crossover_prob": 1.5}, {"mutation_prob": -0.1}],
+    "mo-evolution": [{"population": 1}, {"population": 3, "sample": 4}],
 }
 
 

@@ -1,4 +1,5 @@
-"""``nasforge best NAME [--json]``: the best trial by the validation objective (test reported only)."""
+"""``nasforge best NAME [--json] [--pareto]``: the best trial by the validation objective (test reported
+only); ``--pareto`` lists the front of all the study's objectives (:mod:`nasforge.multiobjective.front`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("name", help="the study name")
     add_store_arg(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--pareto", action="store_true", help="list the Pareto front of the study's objectives")
     p.set_defaults(func=run)
 
 
@@ -34,6 +36,7 @@ def best_record(study: Any) -> dict[str, Any]:
         "metrics": best.metrics,
         "genotype": best.architecture.to_dict(),
         "checkpoint": best.checkpoint,
+        "budget": best.metrics.get("epochs", best.budget),  # the budget (epochs) the trial reached
     }
 
 
@@ -42,6 +45,12 @@ def run(args: argparse.Namespace) -> int:
 
     from nasforge.cli.common import fmt
 
+    if args.pareto:
+        from nasforge.multiobjective.front import pareto_records, print_front
+
+        front = pareto_records(load_study(args))
+        print_json(front) if args.json else print_front(front)
+        return 0
     record = best_record(load_study(args))
     if args.json:
         print_json(record)
@@ -51,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         f"  {record['objective']}: {fmt(record['value'])}   test accuracy: {fmt(record['test_acc'])}"
     )
+    if record["budget"] is not None:
+        console.print(f"  budget reached: {fmt(record['budget'])}")
     for key in ("params", "macs", "latency_ms", "train_seconds"):
         if key in record["metrics"]:
             console.print(f"  {key}: {fmt(record['metrics'][key])}")

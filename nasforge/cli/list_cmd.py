@@ -1,11 +1,11 @@
-"""``nasforge list spaces|strategies|ops|tasks|evaluators|executors``: what is registered."""
+"""``nasforge list spaces|strategies|schedulers|ops|tasks|evaluators|executors``: what is registered."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-KINDS = ("spaces", "strategies", "ops", "tasks", "evaluators", "executors")
+KINDS = ("spaces", "strategies", "schedulers", "ops", "tasks", "evaluators", "executors")
 
 
 def register(subparsers: Any) -> None:
@@ -56,6 +56,10 @@ def _registry(kind: str) -> Any:
         from nasforge.strategies import STRATEGIES
 
         return STRATEGIES
+    if kind == "schedulers":
+        from nasforge.schedulers import SCHEDULERS
+
+        return SCHEDULERS
     if kind == "evaluators":
         from nasforge.estimate.registry import EVALUATORS
 

@@ -116,7 +116,7 @@ def settings_line(command: str, s: dict[str, Any], sources: dict[str, str], keys
     """``nasforge search: task mnist1d (default), trials 40 (default: demo budget), ...``."""
     parts = []
     for key in keys:
-        if key not in s or (s[key] is None and key in ("ray_address", "trial_timeout")):
+        if key not in s or (s[key] is None and key in ("ray_address", "trial_timeout", "cv")):
             continue
         parts.append(f"{key.replace('_', ' ')} {describe(s[key], key)} ({sources.get(key, 'default')})")
     return f"nasforge {command}: " + ", ".join(parts)

@@ -32,6 +32,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from nasforge.checks import check_folds
+from nasforge.cli import smalldata
 from nasforge.cli.common import DEFAULT_STORE, parse_options
 from nasforge.cli.running import (
     BUDGET_KEYS,
@@ -46,6 +48,8 @@ from nasforge.cli.running import (
     validate_run_settings,
 )
 from nasforge.errors import ConfigError
+from nasforge.multiobjective.study_hooks import preflight
+from nasforge.schedulers.cli import add_scheduler_args, scheduler_from_settings
 
 #: the keys of a search config (flags use dashes)
 SCALAR_KEYS: dict[str, type] = {
@@ -66,8 +70,13 @@ SCALAR_KEYS: dict[str, type] = {
     "trial_timeout": float,
     "retries": int,
     "max_consecutive_failures": int,
+    "scheduler": str,
+    "cv": int,
+    "objective": str,
+    "constraint": str,
+    "warm_start": str,
 }
-TABLE_KEYS = ("space_opt", "strategy_opt", "evaluator_opt")
+TABLE_KEYS = ("space_opt", "strategy_opt", "evaluator_opt", "scheduler_opt")
 
 
 def register(subparsers: Any) -> None:
@@ -88,10 +97,20 @@ def register(subparsers: Any) -> None:
     p.add_argument("--name", help="study name (default: TASK-SPACE-STRATEGY)")
     p.add_argument("--seed", type=int, help="study seed (default 0)")
     p.add_argument("--device", help="auto, cpu or cuda[:N]")
+    p.add_argument("--cv", type=int, metavar="K", help="score trials by K-fold cross-validation on "
+                   "train+valid; 0: the validation split (default: 5 folds below 1,000 samples, else 0)")
     p.add_argument("--config", metavar="FILE.toml", help="read settings from a TOML file")
+    p.add_argument("--objective", metavar="M:max|min,...",
+                   help="objectives, e.g. valid_acc:max,params:min (first selects; default valid_acc:max)")
+    p.add_argument("--constraint", metavar="M<=BOUND,...", help="infeasible unless, e.g. params<=100000")
+    p.add_argument("--warm-start", metavar="STUDY,...|auto", help="seed the search from earlier studies")
     p.add_argument("--space-opt", action="append", metavar="KEY=VALUE", help="space parameter (repeatable)")
     p.add_argument("--strategy-opt", action="append", metavar="KEY=VALUE", help="strategy parameter")
     p.add_argument("--evaluator-opt", action="append", metavar="KEY=VALUE", help="evaluator parameter")
+    add_scheduler_args(p)
+    p.add_argument("--inherit-weights", action="store_true",
+                   help="children start from their parent's trained weights (morphisms / shape match)")
+    p.add_argument("--inherit-epochs", type=int, metavar="N", help="training epochs of an inheriting child")
     p.set_defaults(func=run)
 
 
@@ -172,6 +191,8 @@ def resolve_settings(args: argparse.Namespace, defaults: dict[str, Any] | None =
         settings[f"_{opt}_is_default"] = opt not in from_file and not given_opts
         if given_opts:
             sources[opt] = "flag" if opt not in from_file else "config+flag"
+    if getattr(args, "inherit_weights", False) or getattr(args, "inherit_epochs", None) is not None:
+        settings["strategy_opt"].update(inherit_weights=True, inherit_epochs=args.inherit_epochs)
     validate_settings(settings)
     settings["_sources"] = sources
     return settings
@@ -180,6 +201,8 @@ def resolve_settings(args: argparse.Namespace, defaults: dict[str, Any] | None =
 def validate_settings(s: dict[str, Any]) -> None:
     """Budgets and counts in range, the parts named; one clear :class:`ConfigError` otherwise."""
     validate_run_settings(s)
+    if s.get("cv") is not None:
+        check_folds(s["cv"], "--cv")
     for key in ("task", "space", "strategy"):
         if not isinstance(s.get(key), str) or not s[key]:
             raise ConfigError(f"--{key} must be given (got {s.get(key)!r})")
@@ -190,8 +213,9 @@ def validate_settings(s: dict[str, Any]) -> None:
 
 #: the settings shown in ``search``'s first line, in order
 SHOWN = ("task", "space", "strategy", "evaluator", "epochs", "trials", "time_limit", "workers", "executor",
-         "ray_address", "trial_timeout", "retries", "seed", "device", "store", "name", "space_opt",
-         "strategy_opt", "evaluator_opt")
+         "ray_address", "trial_timeout", "retries", "seed", "device", "cv", "store", "name", "space_opt",
+         "strategy_opt", "evaluator_opt", "scheduler", "scheduler_opt", "objective", "constraint",
+         "warm_start")
 
 
 def default_name(s: dict[str, Any], space: Any = None) -> str:
@@ -215,22 +239,42 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
     space_opt = _checked_kwargs(s["space_opt"], "--space-opt")
     evaluator_opt = _checked_kwargs(s["evaluator_opt"], "--evaluator-opt")
     if not space_cls.input_kinds:  # a tabular benchmark: look results up, no training, no task
+        if s.get("cv") is not None:
+            raise ConfigError(f"--cv needs a training evaluator; space {s['space']!r} looks results up")
         space = spaces.create(s["space"], **space_opt)
         params = {"benchmark": space.name, **evaluator_opt}
         if "dataset" in space.params:
             params.setdefault("dataset", space.params["dataset"])
         return space, strategy, EVALUATORS.create("tabular", **params)
-    evaluator = EVALUATORS.create(
-        s.get("evaluator") or "train", task=s["task"], space=evaluator_space, epochs=s["epochs"],
-        device=s.get("device") or "auto", **evaluator_opt,
-    )
-    evaluator.prepare()  # loads the task, once: the space follows its input kind
+    evaluator = _train_evaluator(s, evaluator_opt, evaluator_space)
     task = evaluator.task_data
+    if smalldata.apply(s, task):  # a small table: its own defaults (re-reading it costs milliseconds)
+        options = _checked_kwargs(s["evaluator_opt"], "--evaluator-opt")
+        evaluator = _train_evaluator(s, options, evaluator_space)
+        space_opt = _checked_kwargs(s["space_opt"], "--space-opt")
     if task.input_kind == "tabular" and s.get("_space_opt_is_default"):
         space_opt = {}  # the default's options choose signal ops; tabular data needs the space's own
     space = _space_for_task(s["space"], space_opt, task.input_kind)
     evaluator.space = space  # the evaluator builds its models in this space (it has built none yet)
+    from nasforge.estimate.inherit import check_evaluator as check_inheritance
+
+    check_inheritance(evaluator, strategy)  # before the settings line: bad input is one line
     return space, strategy, evaluator
+
+
+def _train_evaluator(s: dict[str, Any], options: dict[str, Any], space: Any = None) -> Any:
+    """The training (or ``--evaluator``) evaluator of the settings, its task loaded (the space follows
+    its input kind)."""
+    from nasforge.estimate.registry import EVALUATORS
+
+    name = s.get("evaluator") or "train"
+    inherits = s["strategy_opt"].get("inherit_weights", s["strategy"] == "nash")
+    auto = 0 if inherits else "auto"  # children start from one parent network: no k-fold by default
+    folds = {"cv": auto if s.get("cv") is None else s["cv"]} if name == "train" else {}
+    evaluator = EVALUATORS.create(name, task=s["task"], space=space, epochs=s["epochs"],
+                                  device=s.get("device") or "auto", **folds, **options)
+    evaluator.prepare()
+    return evaluator
 
 
 def _space_for_task(name: str, options: dict[str, Any], kind: str) -> Any:
@@ -258,18 +302,25 @@ def run(args: argparse.Namespace) -> int:
     from nasforge.study import Study
 
     s = resolve_settings(args)
-    executor = make_run_executor(s)
+    executor, where = make_run_executor(s), (s.get("workers"), s.get("executor"))
     try:  # whatever fails, the workers started early stop with it
         prestart(executor, _warm_modules(s["space"]))  # they start while the data loads
         try:
             space, strategy, evaluator = build_parts(s)
         except TypeError as exc:  # an unexpected keyword in --space-opt / --strategy-opt / --evaluator-opt
             raise ConfigError(f"bad option for {s['space']}/{s['strategy']}: {exc}") from exc
+        if (s.get("workers"), s.get("executor")) != where:  # the small-table defaults changed it
+            executor.shutdown(cancel=True)
+            executor = make_run_executor(s)
         name = s.get("name") or default_name(s, space)
+        preflight({**s, "name": name}, space, evaluator, s.get("store") or DEFAULT_STORE)
         sources = s["_sources"]
         shown = {k: v for k, v in s.items() if not k.endswith("_opt") or sources.get(k) != "default"}
-        shown.update(store=s.get("store") or DEFAULT_STORE, name=name)
+        shown.update(store=s.get("store") or DEFAULT_STORE, name=name, cv=getattr(evaluator, "folds", None))
+        shown = {k: v for k, v in shown.items() if v is not None or k not in ("objective", "constraint",
+                                                                             "warm_start")}
         sources.setdefault("name", "default")
+        sources["cv"] = sources.get("cv", "default").replace("default", "default: auto")
         print_settings(settings_line("search", shown, sources, SHOWN))  # the first line, input valid
         study = Study.create(
             store=s.get("store") or DEFAULT_STORE,
@@ -279,6 +330,10 @@ def run(args: argparse.Namespace) -> int:
             evaluator=evaluator,
             seed=s.get("seed") or 0,
             load_if_exists=True,
+            scheduler=scheduler_from_settings(s, args),
+            objectives=s.get("objective"),
+            constraints=s.get("constraint"),
+            warm_start=s.get("warm_start"),
         )
         code = run_study(study, s, args, executor)
         if code == 0 and evaluator.name == "supernet":  # the best k, retrained from scratch

@@ -46,6 +46,14 @@ def study_rows(store_path: str) -> list[dict[str, Any]]:
         return rows
 
 
+def _lineage(info: dict[str, Any]) -> dict[str, Any] | None:
+    """A trial's lineage (parent, operator, exact, moves) without the parent's genotype."""
+    record = info.get("lineage")
+    if not isinstance(record, dict):
+        return None
+    return {k: v for k, v in record.items() if k != "parent_genotype"}
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -101,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
                 "duration": t.duration,
                 "retry_of": t.info.get("retry_of"),
                 "requeued": t.info.get("requeued"),
+                "budget": t.budget,
+                "lineage": _lineage(t.info),
             }
             for t in study.trials
         ]
@@ -109,6 +119,10 @@ def run(args: argparse.Namespace) -> int:
     from nasforge.cli.table import print_best_line, trials_table
 
     console.print(trials_table(study))
+    from nasforge.schedulers.cli import rung_lines
+
+    for line in rung_lines(study):
+        console.print(line)
     from nasforge.oneshot.phase import describe
 
     if describe(study.config):

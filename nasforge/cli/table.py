@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nasforge.cli.common import fmt, genotype_summary
+from nasforge.estimate.inherit import describe as describe_lineage
 from nasforge.trial import Trial, TrialState
 
 
@@ -54,6 +55,9 @@ def trials_table(study: Any) -> Any:
         note = genotype
         if trial.state is TrialState.FAILED:
             note = f"{trial.error}" + (" (re-run)" if trial.info.get("requeued") else "")
+        origin = describe_lineage(trial.info)
+        if origin is not None:
+            note = f"from {origin}: " + note
         if trial.info.get("retry_of") is not None:
             note = f"retry of #{trial.info['retry_of']}: " + note
         table.add_row(str(trial.number), trial.state.value, value, test, params, seconds, note)
@@ -68,8 +72,14 @@ def print_best_line(study: Any) -> None:
         console.print("no completed trial yet")
         return
     test = best.metrics.get("test_acc")
+    folds = best.metrics.get("cv_folds")
+    how = ""
+    if folds:
+        how = f" ({folds}-fold cross-validation, spread {fmt(best.metrics.get('valid_acc_std'))})"
+        if "final_n_train" in best.metrics:
+            how += f"; final model trained on all {best.metrics['final_n_train']} train+valid samples"
     console.print(
-        f"best trial #{best.number}: {study.objective} {fmt(study.user_value(best))}, "
+        f"best trial #{best.number}: {study.objective} {fmt(study.user_value(best))}{how}, "
         f"test accuracy [bold]{fmt(test)}[/bold]"
     )
 

@@ -37,6 +37,8 @@ class Evaluator(ABC):
     name: ClassVar[str] = ""
     #: the objective the evaluator's metrics support by default
     default_objective: ClassVar[str] = "valid_acc"
+    #: whether trained weights are left in ``context.checkpoint_dir`` (weight inheritance needs them)
+    leaves_checkpoints: ClassVar[bool] = False
 
     @abstractmethod
     def evaluate(
@@ -46,6 +48,11 @@ class Evaluator(ABC):
 
     def prepare(self) -> None:
         """Load heavy state (data, tables) once per process before the first ``evaluate``."""
+
+    def reported_metrics(self) -> tuple[str, ...] | None:
+        """The metric names every successful :meth:`evaluate` returns; objectives and constraints
+        naming another metric are refused up front. ``None`` (the default): not declared, not checked."""
+        return None
 
     def to_config(self) -> dict[str, Any]:
         """JSON-serialisable description (recorded with the study)."""

@@ -61,6 +61,9 @@ class TabularEvaluator(Evaluator):
             reporter.report(1.0, {"valid_acc": metrics["valid_acc"]})
         return metrics
 
+    def reported_metrics(self) -> tuple[str, ...]:
+        return ("valid_acc", "test_acc", "latency_ms", "params", "train_seconds")
+
     def to_config(self) -> dict[str, Any]:
         return {"name": self.name, "benchmark": self.benchmark, "dataset": self.dataset}
 

@@ -27,6 +27,7 @@ from nasforge.data import Task
 from nasforge.errors import ConfigError, EvaluationError
 from nasforge.estimate import checkpoint as ckpt
 from nasforge.estimate.base import Evaluator, NullReporter, Reporter
+from nasforge.estimate.cv import check_folds, fit_final, resolve_folds, run_cv
 from nasforge.estimate.loop import TrainingRun, accuracy, batch_starts, evaluate_split
 from nasforge.estimate.metrics import count_macs, count_params, measure_latency_ms
 from nasforge.estimate.recipe import Recipe
@@ -66,9 +67,14 @@ class TrainEvaluator(Evaluator):
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
         threads: torch intra-op threads set before training (``None`` leaves them).
         latency_repeats: batch-1 forward passes timed for ``latency_ms`` (0 skips it).
+        cv: ``0`` scores each trial on the validation split; ``K >= 2`` by stratified K-fold
+            cross-validation on train+valid (:mod:`~nasforge.estimate.cv`; the final model is then
+            trained by :meth:`fit_final`); ``"auto"``: cross-validation for small data
+            (``nasforge.defaults.SMALL_DATA``), the holdout otherwise. :attr:`folds` is the resolved K.
     """
 
     name = "train"
+    leaves_checkpoints = True
 
     def __init__(
         self,
@@ -85,6 +91,7 @@ class TrainEvaluator(Evaluator):
         optimizer: str = "adamw",
         momentum: float = 0.9,
         schedule: str = "onecycle",
+        cv: int | str = 0,
     ) -> None:
         self.task = task
         self.space = space
@@ -99,7 +106,9 @@ class TrainEvaluator(Evaluator):
         self.optimizer = optimizer
         self.momentum = momentum
         self.schedule = schedule
+        self.cv = cv
         self._check()
+        self._folds: int | None = None
         self._task: Task | None = task if isinstance(task, Task) else None
         self._space_obj: Any = None
         self._tensors: dict[str, Any] = {}
@@ -115,6 +124,7 @@ class TrainEvaluator(Evaluator):
         check_int("epochs", self.epochs, 1)
         check_int("latency_repeats", self.latency_repeats, 0)
         check_int("threads", self.threads, 1, allow_none=True)
+        check_folds(self.cv)
         self.recipe  # noqa: B018 - validates the recipe values
         if not isinstance(self.device, str):
             raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
@@ -128,11 +138,33 @@ class TrainEvaluator(Evaluator):
 
     # -- set-up -------------------------------------------------------------------------------
     def prepare(self) -> None:
-        """Load the task (once per process)."""
+        """Load the task (once per process) and resolve :attr:`folds` (a bad ``cv`` fails here)."""
         if self._task is None:
             from nasforge.data import load
 
             self._task = load(self.task)
+        if self._folds is None:
+            self._folds = resolve_folds(self.cv, self._task)
+
+    @property
+    def folds(self) -> int:
+        """The cross-validation folds trials are scored with (``0``: the holdout validation split)."""
+        self.prepare()
+        return int(self._folds or 0)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TrainEvaluator:
+        """Rebuild from :meth:`to_config`; a config without ``cv`` (holdout, or stored before
+        cross-validation existed) keeps the holdout."""
+        params = {k: v for k, v in config.items() if k != "name"}
+        params.setdefault("cv", 0)
+        return cls(**params)
+
+    def fit_final(self, architecture: Architecture, *, seed: int, epochs: int,
+                  schedule_epochs: int | None = None, checkpoint_dir: str | None = None) -> dict[str, Any]:
+        """Train ``architecture`` on all non-test data (train+valid); see :func:`.cv.fit_final`."""
+        return fit_final(self, architecture, seed=seed, epochs=epochs, schedule_epochs=schedule_epochs,
+                         checkpoint_dir=checkpoint_dir)
 
     @property
     def task_data(self) -> Task:
@@ -161,6 +193,11 @@ class TrainEvaluator(Evaluator):
                 self._space_obj = create(name, **kwargs)
         return self._space_obj
 
+    def reported_metrics(self) -> tuple[str, ...]:
+        names = ("valid_acc", "valid_loss", "test_acc", "params", "macs", "train_seconds", "epoch_seconds",
+                 "epochs")
+        return (*names, "latency_ms") if self.latency_repeats else names
+
     def to_config(self) -> dict[str, Any]:
         task = self.task if isinstance(self.task, str) else self.task_data.name
         space = self.space
@@ -175,6 +212,8 @@ class TrainEvaluator(Evaluator):
         # recipe keys added after 0.1.0 appear only when set, so older studies' configs still match
         new_keys = ("optimizer", "momentum", "schedule")
         extra = {k: v for k, v in self.recipe.non_default().items() if k in new_keys}
+        if self.folds:  # recorded only when cross-validating, so holdout configs read as before
+            extra["cv"] = self.folds
         return {**config, **extra}
 
     def build_model(self, architecture: Architecture) -> nn.Module:
@@ -218,22 +257,24 @@ class TrainEvaluator(Evaluator):
 
     def _run(self, architecture: Architecture, context: EvalContext, reporter: Reporter, epochs: int,
              span: int, device: torch.device) -> dict[str, Any]:
+        if self.folds:
+            return run_cv(self, architecture, context, reporter, epochs, span, device)
         model = self.build_model(architecture).to(device)
         data = self._data(device)
         x, y = data["x_train"], data["y_train"]
-        run = TrainingRun(model, self.recipe_for(architecture), len(y), span, int(context.seed), device)
+        recipe = self.recipe_for(architecture)
+        overrides = ((context.extra or {}).get("lineage") or {}).get("recipe")
+        if overrides:  # e.g. NASH's SGDR fine-tuning of a child
+            recipe = recipe.replace(**overrides)
         metrics: dict[str, Any] = {}
-        if context.resume_from:
-            if not self._resume(run, context):
-                metrics["restarted"] = 1
-        elif context.parent_checkpoint:
-            state, _ = ckpt.load_weights(context.parent_checkpoint, device)
-            try:
-                model.load_state_dict(state)
-            except RuntimeError as exc:
-                raise EvaluationError(
-                    "bad_checkpoint", f"parent weights do not fit this model: {exc}"
-                ) from exc
+        if context.parent_checkpoint and not context.resume_from:  # weights first: the optimizer sees them
+            from nasforge.estimate.inherit import load_parent
+
+            metrics.update(load_parent(model, architecture, self.get_space(architecture), context,
+                                       tuple(self.task_data.input_shape), int(self.task_data.num_classes)))
+        run = TrainingRun(model, recipe, len(y), span, int(context.seed), device)
+        if context.resume_from and not self._resume(run, context):
+            metrics["restarted"] = 1
         started = time.perf_counter()
         begun = run.epoch
         train_loss = valid_acc = valid_loss = float("nan")

@@ -62,6 +62,13 @@ def choose_trial(study: Any, number: int | None) -> Trial:
         if chosen.state is not TrialState.COMPLETE:
             raise ConfigError(f"trial {number} of study {study.name!r} is {chosen.state.value}, not "
                               "complete; pick a completed trial")
+    if not chosen.checkpoint and chosen.metrics.get("cv_folds"):
+        raise ConfigError(
+            f"trial {chosen.number} of study {study.name!r} was scored by {chosen.metrics['cv_folds']}-fold "
+            "cross-validation and keeps no weights; only the best trial's final model (trained on "
+            f"train+valid when the search ends; `nasforge resume {study.name}` trains it after an "
+            "interruption) is kept, or retrain this one with `nasforge train`"
+        )
     if not chosen.checkpoint or not Path(chosen.checkpoint).exists():
         raise ConfigError(
             f"trial {chosen.number} of study {study.name!r} has no saved weights (checkpoint "

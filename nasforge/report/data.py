@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from nasforge.selection import best_trial
 from nasforge.trial import Trial, TrialState
 
 #: cost metrics the scatter plots put on the x axis: metric -> (axis label, log scale)
@@ -152,10 +153,9 @@ class StudyData:
 
     @cached_property
     def best(self) -> Trial | None:
-        """Best COMPLETE trial by the selecting (validation) objective; ties: lowest number."""
-        if not self.complete:
-            return None
-        return max(self.complete, key=lambda t: (self.score(t), -t.number))
+        """Best COMPLETE trial by the selecting (validation) objective; ties by
+        :data:`nasforge.selection.RULE`."""
+        return best_trial(self.complete, self.score)
 
     @cached_property
     def states(self) -> dict[str, int]:
@@ -207,10 +207,12 @@ class StudyData:
 
     @cached_property
     def pareto(self) -> list[Trial]:
-        """Complete trials on the front of all objectives (empty for single-objective studies)."""
+        """Complete feasible trials (no ``constraint_violation``) on the front of all objectives (empty for
+        single-objective studies)."""
         if not self.multi_objective:
             return []
-        rows = [(t, [self.score(t, m) for m, _ in self.objectives]) for t in self.complete]
+        feasible = [t for t in self.complete if not t.metrics.get("constraint_violation")]
+        rows = [(t, [self.score(t, m) for m, _ in self.objectives]) for t in feasible]
         rows = [(t, s) for t, s in rows if all(v is not None for v in s)]
         if not rows:
             return []

@@ -20,6 +20,9 @@ STRATEGIES: Registry[type[Strategy]] = Registry(
         "pnas": "nasforge.strategies.pnas:PNASStrategy",
         "bananas": "nasforge.strategies.bananas:BananasStrategy",
         "local-search": "nasforge.strategies.local_search:LocalSearch",
+        "nash": "nasforge.strategies.nash:NASH",
+        "nsga2": "nasforge.strategies.nsga2:NSGA2",
+        "mo-evolution": "nasforge.strategies.mo_evolution:MORegularizedEvolution",
     },
     requires={"tpe": ("optuna",)},
 )

@@ -46,6 +46,10 @@ class Strategy(ABC):
         self.pending: dict[str, Candidate] = {}
         self.evaluated: set[str] = set()
         self.rng: np.random.Generator = np.random.default_rng(0)
+        self.objectives: list[Any] | None = None  # set by bind(): the study's objectives
+        self.constraints: list[Any] = []
+        self.warm_start: dict[str, Any] | None = None
+        self._portfolio = None
 
     # -- life cycle ---------------------------------------------------------------------------
     def setup(self, space: SearchSpace, seed: int = 0) -> Strategy:
@@ -57,19 +61,32 @@ class Strategy(ABC):
         self.pending = {}
         self.evaluated = set()
         self.rng = np.random.default_rng([self.seed, 0, 0])
+        self._portfolio: list[Architecture] | None = None
         self.on_setup()
         return self
 
     def on_setup(self) -> None:
         """Hook for subclasses: build state that depends on the space."""
 
+    def bind(self, objectives: list[Any] | None = None, constraints: list[Any] | None = None,
+             warm_start: dict[str, Any] | None = None) -> Strategy:
+        """What the study tells a strategy before :meth:`setup` (read from its stored config, so replay
+        sees the same): its objectives (:class:`~nasforge.multiobjective.objectives.Objective` list;
+        ``None`` for a single-objective study), constraints, and warm-start data
+        (:mod:`nasforge.warmstart`). Kept across :meth:`setup`; single-objective strategies read the
+        trial's ``value`` and need none of it. Returns ``self``."""
+        self.objectives = list(objectives) if objectives and len(objectives) > 1 else None
+        self.constraints = list(constraints or [])
+        self.warm_start = warm_start
+        return self
+
     # -- ask / tell ---------------------------------------------------------------------------
     def ask(self) -> Candidate:
         """The next candidate; never a pending or evaluated architecture unless exhausted."""
         space = self._space()
         self.rng = np.random.default_rng([self.seed, len(self.history), len(self.pending)])
-        candidate = None
-        for _ in range(self.retries_per_ask()):
+        candidate = self._warm_candidate()
+        for _ in range(0 if candidate is not None else self.retries_per_ask()):
             proposal = self.propose()
             if not self._known(proposal.architecture):
                 candidate = proposal
@@ -92,6 +109,19 @@ class Strategy(ABC):
         self.evaluated.add(key)
         self.history.append(trial)
         self.observe(trial)
+
+    def _warm_candidate(self) -> Candidate | None:
+        """The first warm-start portfolio architecture not yet asked (:mod:`nasforge.warmstart`)."""
+        if not self.warm_start:
+            return None
+        if self._portfolio is None:
+            from nasforge.warmstart import portfolio
+
+            self._portfolio = portfolio(self.warm_start, self._space())
+        for arch in self._portfolio:
+            if not self._known(arch):
+                return Candidate(arch, info={"warm_start": True})
+        return None
 
     def retries_per_ask(self) -> int:
         """How many proposals :meth:`ask` tries before falling back to random samples."""

@@ -20,6 +20,7 @@ import numpy as np
 
 from nasforge.errors import ConfigError
 from nasforge.strategies.base import Strategy, positive_int
+from nasforge.strategies.inheritance import child_candidate, inherit_params
 from nasforge.trial import Candidate, Trial, TrialState
 
 
@@ -29,11 +30,14 @@ class Evolution(Strategy):
     Args:
         population: population size (the paper used 1,000 at scale; 20 suits 100-trial budgets).
         tournament: number of individuals compared to choose a parent (2 in the paper).
+        inherit_weights: children start from their parent's weights, as in the paper (see
+            :mod:`nasforge.strategies.inheritance`); ``inherit_epochs``: their training budget.
     """
 
     name = "evolution"
 
-    def __init__(self, population: int = 20, tournament: int = 2) -> None:
+    def __init__(self, population: int = 20, tournament: int = 2, inherit_weights: bool = False,
+                 inherit_epochs: int | None = None) -> None:
         population = positive_int("population", population, 2)
         tournament = positive_int("tournament", tournament)
         if tournament > population:
@@ -41,7 +45,8 @@ class Evolution(Strategy):
                 f"`tournament <= population` must hold, but got (tournament={tournament}, "
                 f"population={population})"
             )
-        super().__init__(population=population, tournament=tournament)
+        super().__init__(population=population, tournament=tournament,
+                         **inherit_params(inherit_weights, inherit_epochs))
         self.members: list[Trial] = []
 
     def on_setup(self) -> None:
@@ -55,7 +60,7 @@ class Evolution(Strategy):
         k = min(self.params["tournament"], len(self.members))
         picks = self.rng.choice(len(self.members), size=k, replace=False)
         parent = max((self.members[i] for i in picks), key=lambda t: t.value)  # type: ignore[arg-type,return-value]
-        return Candidate(space.mutate(parent.architecture, self.rng), parent=parent.number)
+        return child_candidate(space, parent, space.mutate(parent.architecture, self.rng), self.params)
 
     def observe(self, trial: Trial) -> None:
         if trial.state is not TrialState.COMPLETE or trial.value is None:

@@ -38,6 +38,7 @@ from nasforge.strategies.candidates import (
     candidate_pool,
     single_threaded,
 )
+from nasforge.strategies.gp_prior import slope
 from nasforge.trial import Candidate, Trial, TrialState
 
 _LENGTHSCALES = (0.05, 0.1, 0.2, 0.4, 0.8)
@@ -111,6 +112,16 @@ class GPStrategy(Strategy):
         )
         self._hyper: tuple[float, float] | None = None
         self._hyper_at = -1
+        self._prior: Any = None  # warm start: a prior mean from earlier studies (gp_prior.py)
+        self._prior_all: np.ndarray | None = None
+        self._pool_rows: np.ndarray | None = None
+        if self.warm_start:
+            from nasforge.strategies.gp_prior import SourcePrior
+
+            prior = SourcePrior(self.warm_start, self._space(), self._matrix)
+            self._prior = prior if prior.ok else None
+            if self._prior is not None and self.index is not None:
+                self._prior_all = self._prior.mean(self.index.matrix)
 
     def _training(self, done: list[Trial] | None = None) -> list[Trial]:
         done = self.completed if done is None else done
@@ -138,10 +149,12 @@ class GPStrategy(Strategy):
         z = warp(np.array([t.value for t in train], dtype=float), self.params["transform"])
         gram = (x_train @ x_train.T).toarray()
         ls, noise = self._hyperparameters()
+        prior_train, prior_cand = self._prior_means(train, x_train, x_cand)
+        b = slope(z, prior_train)
         chol = cholesky(np.exp((gram - 1.0) / ls) + noise * np.eye(len(z)), lower=True)
-        alpha = cho_solve((chol, True), z)
+        alpha = cho_solve((chol, True), z - b * prior_train)
         k_cand = np.exp(((x_cand @ x_train.T).toarray() - 1.0) / ls)
-        mu = k_cand @ alpha
+        mu = k_cand @ alpha + b * prior_cand
         v = solve_triangular(chol, k_cand.T, lower=True)
         sigma = np.sqrt(np.maximum(1.0 + noise - np.einsum("ij,ij->j", v, v), 1e-12))
         best = z.max() + self.params["xi"]
@@ -149,6 +162,16 @@ class GPStrategy(Strategy):
         ei = (mu - best) * ndtr(u) + sigma * np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
         pick = int(np.argmax(ei + 1e-12 * self.rng.random(len(ei))))
         return Candidate(archs[pick], info={"ei": float(ei[pick])})
+
+    def _prior_means(self, train: list[Trial], x_train: Any, x_cand: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The warm-start prior mean at the training points and the candidates (zeros without one)."""
+        if self._prior is None:
+            return np.zeros(x_train.shape[0]), np.zeros(x_cand.shape[0])
+        if self._prior_all is not None and self._pool_rows is not None:
+            pos = [self.index.position.get(self._key(t.architecture)) for t in train]
+            if all(p is not None for p in pos):
+                return self._prior_all[pos], self._prior_all[self._pool_rows]
+        return self._prior.mean(x_train), self._prior.mean(x_cand)
 
     def _matrix(self, archs: list[Architecture]) -> Any:
         """Feature rows of ``archs`` (from the whole-space index where possible)."""
@@ -173,6 +196,7 @@ class GPStrategy(Strategy):
                 return None
             x = self.fmap.matrix(archs, keys)
             x.resize((x.shape[0], max(len(self.fmap.vocab), 1)))
+            self._pool_rows = None
             return archs, x
         rows = index.unknown(known)
         if len(rows) == 0:
@@ -183,6 +207,7 @@ class GPStrategy(Strategy):
             near = [index.position.get(self._key(nb)) for p in parents for nb in space.neighbours(p)]
             near = [i for i in near if i is not None and index.hashes[i] not in known]
             rows = np.union1d(rows[self.rng.choice(len(rows), size=cap, replace=False)], near).astype(int)
+        self._pool_rows = rows
         return [index.archs[i] for i in rows], index.matrix[rows]
 
     def _hyperparameters(self) -> tuple[float, float]:

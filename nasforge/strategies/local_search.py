@@ -16,6 +16,7 @@ import numpy as np
 
 from nasforge.space.architecture import Architecture
 from nasforge.strategies.base import Strategy, positive_int
+from nasforge.strategies.inheritance import child_candidate, inherit_params
 from nasforge.trial import Candidate, Trial, TrialState
 
 
@@ -25,12 +26,16 @@ class LocalSearch(Strategy):
     Args:
         max_neighbours: evaluate at most this many neighbours of a point (a random subset, fixed per
             point) before moving; bounds the cost in spaces with large neighbourhoods.
+        inherit_weights: neighbours start from the current point's weights (see
+            :mod:`nasforge.strategies.inheritance`); ``inherit_epochs``: their training budget.
     """
 
     name = "local-search"
 
-    def __init__(self, max_neighbours: int = 1000) -> None:
-        super().__init__(max_neighbours=positive_int("max_neighbours", max_neighbours))
+    def __init__(self, max_neighbours: int = 1000, inherit_weights: bool = False,
+                 inherit_epochs: int | None = None) -> None:
+        super().__init__(max_neighbours=positive_int("max_neighbours", max_neighbours),
+                         **inherit_params(inherit_weights, inherit_epochs))
 
     def on_setup(self) -> None:
         self.current: Trial | None = None
@@ -63,7 +68,7 @@ class LocalSearch(Strategy):
             fresh = [k for k in self._nbrs if k not in self.pending and k not in self.evaluated]
             if fresh:
                 key = fresh[int(self.rng.integers(len(fresh)))]
-                return Candidate(self._nbr_arch[key], parent=self.current.number)
+                return child_candidate(space, self.current, self._nbr_arch[key], self.params)
         return Candidate(space.sample(self.rng))
 
     def observe(self, trial: Trial) -> None:

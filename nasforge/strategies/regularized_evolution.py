@@ -13,6 +13,7 @@ from collections import deque
 
 from nasforge.errors import ConfigError
 from nasforge.strategies.base import Strategy, positive_int
+from nasforge.strategies.inheritance import child_candidate, inherit_params
 from nasforge.trial import Candidate, Trial, TrialState
 
 
@@ -22,18 +23,22 @@ class RegularizedEvolution(Strategy):
     Args:
         population: size of the population queue (P in the paper).
         sample: tournament size (S in the paper), ``1 <= sample <= population``.
+        inherit_weights: children start from their parent's weights (see
+            :mod:`nasforge.strategies.inheritance`); ``inherit_epochs``: their training budget.
     """
 
     name = "regularized-evolution"
 
-    def __init__(self, population: int = 20, sample: int = 5) -> None:
+    def __init__(self, population: int = 20, sample: int = 5, inherit_weights: bool = False,
+                 inherit_epochs: int | None = None) -> None:
         population = positive_int("population", population, 2)
         sample = positive_int("sample", sample)
         if sample > population:
             raise ConfigError(
                 f"`sample <= population` must hold, but got (sample={sample}, population={population})"
             )
-        super().__init__(population=population, sample=sample)
+        super().__init__(population=population, sample=sample,
+                         **inherit_params(inherit_weights, inherit_epochs))
         self.population: deque[Trial] = deque(maxlen=population)
 
     def on_setup(self) -> None:
@@ -51,7 +56,7 @@ class RegularizedEvolution(Strategy):
             contenders = alive
         parent = max(contenders, key=lambda t: t.value)  # type: ignore[arg-type,return-value]
         child = space.mutate(parent.architecture, self.rng)
-        return Candidate(child, parent=parent.number)
+        return child_candidate(space, parent, child, self.params)
 
     def observe(self, trial: Trial) -> None:
         if trial.state in (TrialState.COMPLETE, TrialState.FAILED):

@@ -99,8 +99,28 @@ class TPEStrategy(Strategy):
         decisions = self._space().decisions()
         self._names = [f"{i}:{d.name}" for i, d in enumerate(decisions)]
         self._dists = [optuna.distributions.CategoricalDistribution(list(range(d.n))) for d in decisions]
-        self._study = optuna.create_study(direction="maximize", sampler=self._sampler(self.seed))
+        self._study = self._new_study()
         self._proposals = 0
+
+    def _new_study(self) -> Any:
+        """An in-memory Optuna study: one maximised value per objective (several objectives: Optuna's
+        multi-objective TPE, Ozaki et al. 2020/2022, reads the values as a vector)."""
+        optuna = _import_optuna()
+        n = len(self.objectives) if self.objectives else 1
+        return optuna.create_study(directions=["maximize"] * n, sampler=self._sampler(self.seed))
+
+    def _values(self, trial: Trial) -> list[float] | None:
+        """The told trial's values for Optuna (each maximised), ``None`` if it has none."""
+        if trial.state is not TrialState.COMPLETE:
+            return None
+        if not self.objectives:
+            return None if trial.value is None else [float(trial.value)]
+        if trial.metrics.get("constraint_violation"):
+            return None  # infeasible: told as FAIL, which TPE ignores
+        from nasforge.multiobjective.objectives import cost_vector
+
+        costs = cost_vector(trial.metrics, self.objectives)
+        return None if costs is None else [-float(c) for c in costs]
 
     def retries_per_ask(self) -> int:
         """Re-proposals allowed per ask: 10 early on, down to 1 at 1,000 told trials.
@@ -143,8 +163,7 @@ class TPEStrategy(Strategy):
         TPE never reads FAIL trials, so this changes no proposal; it keeps Optuna's per-sample cost
         (linear in the study's trial count) proportional to the told trials.
         """
-        optuna = _import_optuna()
-        self._study = optuna.create_study(direction="maximize", sampler=self._sampler(self.seed))
+        self._study = self._new_study()
         self._proposals = 0
         for told in self.history:
             self._add(told)
@@ -159,8 +178,9 @@ class TPEStrategy(Strategy):
         active = space.active(indices)
         params = {n: int(indices[i]) for i, n in enumerate(self._names) if active[i]}
         dists = {n: self._dists[i] for i, n in enumerate(self._names) if active[i]}
-        if trial.state is TrialState.COMPLETE and trial.value is not None:
-            frozen = optuna.trial.create_trial(params=params, distributions=dists, value=float(trial.value))
+        values = self._values(trial)
+        if values is not None:
+            frozen = optuna.trial.create_trial(params=params, distributions=dists, values=values)
         else:
             frozen = optuna.trial.create_trial(
                 params=params, distributions=dists, state=optuna.trial.TrialState.FAIL

@@ -18,9 +18,10 @@ from nasforge.errors import ConfigError, NasforgeError, StoreError
 
 #: keys that may differ between runs of one study (where and how long, not what)
 IGNORED_KEYS = frozenset(
-    {"evaluator.device", "evaluator.threads", "nasforge_version", "task.data_hash", "task.path"}
+    {"evaluator.device", "evaluator.threads", "nasforge_version", "task.data_hash", "task.path",
+     "scheduler.keep_checkpoints"}
 )
-IGNORED_PREFIXES = ("budget", "skip_trials", "oneshot")
+IGNORED_PREFIXES = ("budget", "skip_trials", "warm_start.data", "oneshot")
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -88,6 +89,9 @@ def check_parts(name: Any, space: Any, strategy: Any, evaluator: Any, seed: Any,
             "metric such as 'valid_acc'"
         )
     check_choice("direction", direction, ("maximize", "minimize"))
+    from nasforge.estimate.inherit import check_evaluator
+
+    check_evaluator(evaluator, strategy)  # inheritance needs an evaluator that leaves weights
     return objective
 
 
@@ -140,3 +144,31 @@ def _rebuild(kind: str, config: dict[str, Any], make: Any) -> Any:
             f"cannot rebuild the stored {kind} {part!r} ({type(exc).__name__}: {exc}); "
             f"pass {kind}=... explicitly"
         ) from exc
+
+
+def scheduler_entry(scheduler: Any, evaluator: Any) -> dict[str, Any]:
+    """``{"scheduler": config}`` for a study with a scheduler (checked against the evaluator), else ``{}``."""
+    if scheduler is None:
+        return {}
+    from nasforge.schedulers import Scheduler
+    from nasforge.schedulers.run import check_evaluator
+
+    if not isinstance(scheduler, Scheduler):
+        raise ConfigError(
+            f"scheduler must be a Scheduler (nf.schedulers.create(...)), got {type(scheduler).__name__}"
+        )
+    check_evaluator(scheduler, evaluator)
+    return {"scheduler": scheduler.to_config()}
+
+
+def scheduler_from_config(config: dict[str, Any], evaluator: Any = None) -> Any:
+    """The stored scheduler, set up with the study's seed and objective (``None`` when there is none)."""
+    if not config.get("scheduler"):
+        return None
+    from nasforge.schedulers import from_config
+
+    scheduler = _rebuild("scheduler", config, from_config)
+    scheduler.setup(int(config.get("seed", 0)), str(config.get("objective", "valid_acc")),
+                    str(config.get("direction", "maximize")),
+                    getattr(evaluator, "epochs", None) or (config.get("evaluator") or {}).get("epochs"))
+    return scheduler

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasforge.errors import StudyAborted
+from nasforge.multiobjective.study_hooks import settle
 from nasforge.study.executors.base import Executor
 from nasforge.study.lease import DriverLease
 from nasforge.study.progress import Progress
@@ -83,6 +84,7 @@ class Driver:
         self.queue: collections.deque[Pending] = collections.deque()
         self.consecutive: list[str] = []
         self.lease = DriverLease(self.store, self.sid, study.name)
+        self.sched = None if study.scheduler is None else _scheduler_run(self, study.scheduler)
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self) -> bool:
@@ -94,14 +96,18 @@ class Driver:
             if self.config_changes:  # only once the lease is ours: a refused run alters nothing
                 study._update_config(**self.config_changes)
             ex.start(study.evaluator, on_report=self._on_report)  # type: ignore[arg-type]
-            self.queue = recover_and_replay(study, self.retries)
+            if self.sched is not None:
+                self.sched.recover()
+            view = None if self.sched is None else self.sched.tell_view
+            self.queue = recover_and_replay(study, self.retries, view)
             deadline = None if self.timeout is None else time.monotonic() + float(self.timeout)
             self.progress.start(self.store.count_budget(self.sid), self.n_trials, self._best_value())
             started = True
             while True:
                 lease.check()
                 while ex.in_flight < ex.capacity and self._may_start(deadline):
-                    self._submit()
+                    if not self._submit():
+                        break
                 if ex.in_flight == 0:
                     break
                 for result in ex.wait(timeout=1.0):
@@ -114,6 +120,8 @@ class Driver:
             try:
                 ex.shutdown(cancel=True)
             finally:
+                if started and not lease.lost and self.sched is not None:
+                    self.sched.recover()  # promotions cut short pause again at their last rung
                 if started and not lease.lost:  # only the trials this driver started
                     reason = "interrupted" if interrupted else "aborted"
                     self.store.fail_running(self.sid, reason, owner=lease.token, requeued=True)
@@ -127,6 +135,8 @@ class Driver:
     def _may_start(self, deadline: float | None) -> bool:
         if deadline is not None and time.monotonic() >= deadline:
             return False
+        if self.sched is not None:  # it decides: promotions go on past n_trials
+            return True
         return self.n_trials is None or self.store.count_budget(self.sid) < self.n_trials
 
     def _best_value(self) -> float | None:
@@ -137,10 +147,13 @@ class Driver:
         """The executors' report channel: show the report; ``True`` lets the trial continue."""
         if number in self.running:
             self.progress.trial_report(number, step, metrics)
+            if self.sched is not None:
+                return self.sched.on_report(number, step, metrics)
         return True
 
     def _on_result(self, result: JobResult) -> None:
-        trial = self._finish(result, self.running[result.trial_number])
+        pending = self.running[result.trial_number]
+        trial = self._finish(result, pending) if self.sched is None else self.sched.finish(result, pending)
         del self.running[result.trial_number]  # only now: a Ctrl-C inside _finish leaves it RUNNING
         self.progress.trial_finished(result.trial_number)
         failures = [*self.consecutive, trial.error or "?"]
@@ -160,9 +173,18 @@ class Driver:
             )
 
     # -- one trial ----------------------------------------------------------------------------
-    def _submit(self) -> None:
+    def _submit(self) -> bool:
+        if self.sched is not None:
+            return self.sched.submit()
+        self._submit_candidate(None)
+        return True
+
+    def _submit_candidate(self, given: Candidate | None) -> None:
         study = self.study
-        pending = self.queue.popleft() if self.queue else Pending(study.strategy.ask())
+        if given is not None:
+            pending = Pending(given)
+        else:
+            pending = self.queue.popleft() if self.queue else Pending(study.strategy.ask())
         candidate = pending.candidate
         info = {k: v for k, v in candidate.info.items() if k not in _RECORD_KEYS}
         candidate = Candidate(candidate.architecture, candidate.budget, candidate.parent, info)
@@ -188,7 +210,10 @@ class Driver:
             device=str(getattr(study.evaluator, "device", None) or "cpu"),
             checkpoint_dir=str(checkpoint_dir),
             parent_checkpoint=parent_checkpoint,
+            extra={"lineage": info["lineage"]} if "lineage" in info else {},
         )
+        if self.sched is not None:
+            context = self.sched.context(number, context)
         self.running[number] = pending
         budget = candidate.budget
         if budget is None:
@@ -200,6 +225,7 @@ class Driver:
         """Write one result (one transaction), then tell the strategy or re-queue the candidate."""
         study = self.study
         state, value, error, tb, metrics, checkpoint = outcome(result, study.objective)
+        state, value, error, tb = settle(study.config, state, value, error, tb, metrics)
         if value is not None and study.direction == "minimize":
             value = -value
         lost = state is TrialState.FAILED and error in LOSS_REASONS
@@ -258,6 +284,12 @@ def outcome(
     if state is not TrialState.FAILED:
         error = tb = None
     return state, value, error, tb, metrics, checkpoint
+
+
+def _scheduler_run(driver: Driver, scheduler: Any) -> Any:
+    from nasforge.schedulers.run import SchedulerRun
+
+    return SchedulerRun(driver, scheduler)
 
 
 def _remove_if_empty(path: Path) -> None:

@@ -15,6 +15,7 @@ in the study config (``skip_trials``), so every later replay skips the same ones
 from __future__ import annotations
 
 import collections
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -73,10 +74,12 @@ def tell_or_explain(strategy: Strategy, trial: Trial, study_name: str, when: str
         ) from exc
 
 
-def recover_and_replay(study: Study, retries: int = 1) -> collections.deque[Pending]:
+def recover_and_replay(study: Study, retries: int = 1,
+                       view: Callable[[Trial], Trial] | None = None) -> collections.deque[Pending]:
     """Fail RUNNING trials of a dead driver, settle lost candidates past ``retries``, replay the told
     history (completion order, skipped trials left out) into a freshly set-up strategy, and return the
-    candidates to re-run (also registered with the strategy as pending)."""
+    candidates to re-run (also registered with the strategy as pending). ``view``: what the strategy is
+    told of a stored trial (a scheduler tells the first segment of a continued trial)."""
     store, sid = study.store, study.record.id
     store.fail_running(sid, "driver_lost", requeued=True)
     requeues = []
@@ -90,7 +93,8 @@ def recover_and_replay(study: Study, retries: int = 1) -> collections.deque[Pend
     skip = set(study.skipped_trials)
     for trial in store.history(sid):
         if trial.number not in skip:
-            tell_or_explain(strategy, trial, study.name, "while replaying the stored history")
+            told = trial if view is None else view(trial)
+            tell_or_explain(strategy, told, study.name, "while replaying the stored history")
     queue: collections.deque[Pending] = collections.deque()
     for lost, losses in requeues:
         candidate = lost.candidate

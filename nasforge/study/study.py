@@ -1,35 +1,8 @@
 """The study driver: ask the strategy, run candidates on an executor, write every trial to the store.
 
-Semantics (see also :mod:`nasforge.study.store`):
-
-* **Asynchronous.** Whenever the executor has a free slot the driver asks the strategy and submits;
-  on each result it writes the trial (one transaction), then tells the strategy.
-* **Budget.** ``n_trials`` counts the trials of the whole study, so a resumed study continues to the
-  same total. ``timeout`` (seconds, per ``optimize`` call) stops submitting new trials; trials in
-  flight finish.
-* **Values.** A trial's value is the objective metric, negated if the study minimises it. A missing or
-  non-finite objective fails the trial (``missing_objective`` / ``non_finite``).
-* **Failures** are stored with their reason and traceback and told to the strategy.
-  ``max_consecutive_failures`` failures in a row raise :class:`~nasforge.errors.StudyAborted` with
-  a summary of reasons.
-* **Re-queues.** A ``worker_lost`` trial is stored FAILED and its candidate re-run under a **new trial
-  number** (``info["retry_of"]`` names the lost one); the lost trial is not told to the strategy and
-  does not count in the budget. Trials cut short by Ctrl-C (``interrupted``), an abort (``aborted``) or
-  a dead driver (``driver_lost``, found on resume) are re-queued the same way. A candidate lost with its
-  worker or driver is re-run at most ``retries`` times, counted across resumes; then it stays FAILED with
-  its reason and the study goes on (:mod:`nasforge.study.replay`).
-* **Resume is replay.** ``optimize`` first fails RUNNING trials left by a dead driver, re-tells the
-  stored history to a freshly set-up strategy in completion order (leaving out the trials named by
-  :meth:`Study.skip_trials`), then continues. The task's data must be the data the study started with
-  (content hash, :mod:`nasforge.study.taskcheck`).
-* **One driver.** A lease keeps a second driver off a running study, and a driver whose lease was taken
-  over stops (:class:`~nasforge.errors.LeaseLost`) without touching the new driver's trials
-  (:mod:`nasforge.study.lease`).
-* **Read-only loads** (``Study.load(..., read_only=True)``: ``status``, ``best``, ``export``) build no
-  strategy and no evaluator, and never write (an older store is read without migrating it).
-* **Seeds.** Trial ``n`` of a study with seed ``s`` is evaluated with ``derive_seed(s, n)``.
-* **Checkpoints.** Each trial gets ``<store stem>_artifacts/<study>/<number>/`` as
-  ``EvalContext.checkpoint_dir``; the path the evaluator reports is stored in ``trial.checkpoint``.
+Its guarantees (asynchronous submission, budget counted over the whole study, failures and bounded
+re-queues, resume as replay, one driver per study under a lease, read-only loads, seeds, checkpoint
+folders) are written out in ``docs/study.md``.
 """
 
 from __future__ import annotations
@@ -39,14 +12,18 @@ import os
 from pathlib import Path
 from typing import Any
 
+from nasforge import warmstart
 from nasforge.checks import check_int, check_seconds
 from nasforge.errors import ConfigError, StoreError
 from nasforge.estimate.base import Evaluator
+from nasforge.multiobjective import study_hooks as mo
+from nasforge.selection import best_trial
 from nasforge.space.base import SearchSpace
 from nasforge.strategies.base import Strategy
 from nasforge.study import config as cfg
 from nasforge.study.driver import Driver, derive_seed, make_executor
 from nasforge.study.executors.base import Executor
+from nasforge.study.final import train_final
 from nasforge.study.progress import Progress, RichProgress
 from nasforge.study.replay import recover_and_replay
 from nasforge.study.store import Store, StudyRecord
@@ -103,12 +80,21 @@ class Study:
         objective: str | None = None,
         direction: str = "maximize",
         load_if_exists: bool = False,
+        scheduler: Any = None,
+        objectives: Any = None,
+        constraints: Any = None,
+        warm_start: Any = None,
     ) -> Study:
         """Create study ``name`` in ``store``.
 
         With ``load_if_exists`` an existing study of the same name is loaded if its stored config
         equals this one, and refused with the difference otherwise (what ``nasforge search`` does).
+        ``scheduler``: a :class:`~nasforge.schedulers.Scheduler` (multi-fidelity; stored as ``scheduler``).
+        ``objectives`` (``"valid_acc:max,params:min"`` or pairs) and ``constraints``
+        (``"params<=1e5"``): :mod:`nasforge.multiobjective.objectives`; ``warm_start`` (study names or
+        ``"auto"``): :mod:`nasforge.warmstart`.
         """
+        objective, direction, extra = mo.resolve(objectives, constraints, objective, direction, evaluator)
         objective = cfg.check_parts(name, space, strategy, evaluator, seed, objective, direction)
         check_compatible(space, evaluator)
         config = cfg.normalise(
@@ -120,9 +106,12 @@ class Study:
                 "direction": direction,
                 "seed": int(seed),
                 "task": evaluator.describe_task(),
+                **cfg.scheduler_entry(scheduler, evaluator),
+                **extra,
             }
         )
         st = store if isinstance(store, Store) else Store(store, create=True)
+        config.update(warmstart.resolve(st, name, warm_start, config, space))
         if load_if_exists and st.has_study(name):
             record = st.get_study(name)
             cfg.check_same(name, record.config, config)
@@ -181,9 +170,14 @@ class Study:
         if self._strategy is None:
             self._strategy = cfg.strategy_from_config(self.record.config)
         if not self._strategy_ready:
-            self._strategy.setup(self.space, self.seed)
+            self._strategy.bind(*mo.bindings(self.record.config)).setup(self.space, self.seed)
             self._strategy_ready = True
         return self._strategy
+
+    @property
+    def scheduler(self) -> Any:
+        """The study's scheduler (``None`` without one), rebuilt from the config and set up."""
+        return cfg.scheduler_from_config(self.record.config, self.evaluator)
 
     def fresh_strategy(self) -> Strategy:
         """The strategy in the state :meth:`~Strategy.setup` leaves it (set up again if it was used)."""
@@ -237,11 +231,8 @@ class Study:
 
     @property
     def best_trial(self) -> Trial | None:
-        """The COMPLETE trial with the best objective value (validation only; ties: lowest number)."""
-        done = [t for t in self.trials if t.state is TrialState.COMPLETE and t.value is not None]
-        if not done:
-            return None
-        return max(done, key=lambda t: (t.value, -t.number))
+        """The best COMPLETE trial by :data:`nasforge.selection.RULE` (validation only, never test)."""
+        return best_trial(self.trials)
 
     @property
     def budget(self) -> dict[str, Any]:
@@ -380,6 +371,8 @@ class Study:
         )
         self.interrupted = driver.run()
         self._pending_config = {}
+        if not self.interrupted:  # a cross-validated best trial gets its model on all non-test data
+            train_final(self)
         return self
 
     def _recover_and_replay(self, retries: int = 1) -> Any:
@@ -389,11 +382,16 @@ class Study:
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, store={str(self.store.path)!r})"
 
+    def best_model(self, trial: int | None = None) -> Any:
+        """The best (or ``trial``'s) trained network as a :class:`~nasforge.models.trained.TrainedModel`:
+        ``.network`` (stored weights), ``.logits(x)`` / ``.predict(x)`` on raw samples."""
+        from nasforge.models.trained import trained_from_study
+
+        return trained_from_study(self, trial)
+
     def predict(self, x: Any, trial: int | None = None) -> list[Any]:
         """Labels (the task's own: strings where its CSV had strings) of raw samples ``x``
         (``(N, *raw shape)``, as given to the task) from the best trained trial, or trial ``trial``.
-        See :mod:`nasforge.models.trained`."""
-        from nasforge.models.trained import trained_from_study
-
-        return trained_from_study(self, trial).predict(x)
+        See :meth:`best_model`."""
+        return self.best_model(trial).predict(x)
 
