@@ -246,3 +246,21 @@ def test_supernet_killed_mid_training_resumes_at_its_last_epoch(tmp_path, task):
     assert state["epoch"] == 3
     for key, value in straight.net.state_dict().items():
         assert torch.equal(value, state["net"][key]), key
+
+
+def test_supernet_evaluator_scores_with_shared_weights_and_refuses_a_foreign_supernet(tmp_path, task):
+    from nasforge.oneshot.evaluator import SupernetEvaluator
+
+    space = spaces.create("edge-cell", **EDGE)
+    Spos(space, task, epochs=1, batch_size=16, checkpoint_dir=tmp_path).run()
+    path = str(tmp_path / "supernet.pt")
+    ev = SupernetEvaluator(task=task, space=space, supernet=path, device="cpu")
+    arch = space.sample(np.random.default_rng(1))
+    metrics = ev.evaluate(arch)
+    assert metrics["supernet_score"] == metrics["valid_acc"] == ev.evaluate(arch)["valid_acc"]
+    with pytest.raises(ConfigError, match="trained for space 'edge-cell'"):
+        SupernetEvaluator(task=task, space="nasnet", supernet=path)
+    other = SupernetEvaluator(task=task, space=spaces.create("edge-cell", channels=6, nodes=3), supernet=path,
+                              device="cpu")
+    with pytest.raises(ConfigError, match="was trained for space"):
+        other.evaluate(arch)
