@@ -49,7 +49,7 @@ BAD: dict[str, list[dict[str, object]]] = {
 VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
     "gp:onehot": ("gp", {**FAST["gp"], "kernel": "onehot"}),
     "gp:arc": ("gp", {**FAST["gp"], "kernel": "arc"}),
-    "gp:otmann": ("gp", {**FAST["gp"], "kernel": "otmann", "max_candidates": 60, "n_random": 60}),
+    "gp:otmann": ("gp", {**FAST["gp"], "kernel": "otmann", "max_candidates": 30, "n_random": 30}),
 }
 
 
