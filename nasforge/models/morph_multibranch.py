@@ -1,13 +1,6 @@
-"""Morphisms of the multi-branch space (:class:`~nasforge.models.multibranch.MultiBranchNetwork`: ``stem``
-is node 0, ``layers.<j>`` produces node ``j + 1`` from node ``j`` plus adapted skips ``adapters.<a>``,
-``head`` is ReLU -> pooling -> ``classifier``). Cell ops (see :mod:`nasforge.ops.cell`): ``conv_*`` is
-``ReLU, conv, BN`` (``op.1``, ``op.2``); ``dil_conv_*`` is ``ReLU, depthwise, pointwise, BN``;
-``sep_conv_*`` is two such blocks (``op.0``, ``op.1``); a pool changing the width adds ``op.1`` =
-``ReLU, 1x1 conv, BN``.
-
-Exact: ``widen``, ``deepen`` (an identity ``conv`` whose leading ReLU is absorbed by the next ReLU),
-``add-skip`` (a new input whose contribution starts at zero), ``grow-kernel`` (``*_3x3 -> *_5x5``,
-``conv_1x1 -> conv_3x3``). Approximate: ``narrow``, ``remove-layer``.
+"""Morphisms of the multi-branch space. Exact: ``widen``, ``deepen``, ``add-skip``, ``grow-kernel``;
+approximate: ``narrow``, ``remove-layer``. The module layout they rewrite (stem, layers, adapters, head
+and the cell ops' submodules) is described in ``docs/morphisms.md``.
 """
 
 from __future__ import annotations
