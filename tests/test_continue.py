@@ -13,7 +13,7 @@ from tiny import tiny_task  # noqa: E402
 from nasforge.errors import ConfigError  # noqa: E402
 from nasforge.estimate import EvalContext, Reporter, TrainEvaluator  # noqa: E402
 from nasforge.estimate.checkpoint import STATE_FILE, file_sha256  # noqa: E402
-from nasforge.estimate.recipe import Recipe  # noqa: E402
+from nasforge.recipe import Recipe  # noqa: E402
 from nasforge.space import Architecture  # noqa: E402
 from nasforge.space.chain import ChainSpace  # noqa: E402
 

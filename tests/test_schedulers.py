@@ -11,8 +11,9 @@ from sched_fakes import STATE, CurveEvaluator, make_study
 
 import nasforge as nf
 from nasforge.errors import ConfigError
-from nasforge.schedulers import SCHEDULERS, records
+from nasforge.schedulers import SCHEDULERS
 from nasforge.schedulers.base import rung_budgets
+from nasforge.study import scheduled_records as records
 from nasforge.trial import TrialState
 
 OPTS: dict[str, dict[str, Any]] = {"bohb": {"min_points": 3, "proposer": "random"}}

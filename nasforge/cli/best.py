@@ -1,5 +1,5 @@
 """``nasforge best NAME [--json] [--pareto]``: the best trial by the validation objective (test reported
-only); ``--pareto`` lists the front of all the study's objectives (:mod:`nasforge.multiobjective.front`)."""
+only); ``--pareto`` lists the front of all the study's objectives (:mod:`nasforge.cli.pareto`)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from nasforge.cli.common import fmt
 
     if args.pareto:
-        from nasforge.multiobjective.front import pareto_records, print_front
+        from nasforge.cli.pareto import pareto_records, print_front
 
         front = pareto_records(load_study(args))
         print_json(front) if args.json else print_front(front)

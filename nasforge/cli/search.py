@@ -49,8 +49,8 @@ from nasforge.cli.running import (
     validate_run_settings,
 )
 from nasforge.errors import ConfigError
-from nasforge.multiobjective.study_hooks import preflight
 from nasforge.schedulers.cli import add_scheduler_args, scheduler_from_settings
+from nasforge.study.objectives import preflight
 
 #: the keys of a search config (flags use dashes)
 SCALAR_KEYS: dict[str, type] = {
@@ -345,7 +345,7 @@ def run(args: argparse.Namespace) -> int:
         )
         code = run_study(study, s, args, executor)
         if code == 0 and evaluator.name == "supernet":  # the best k, retrained from scratch
-            from nasforge.oneshot.retrain import retrain_best
+            from nasforge.cli.oneshot_retrain import retrain_best
 
             code = retrain_best(study, s, args)
         return code

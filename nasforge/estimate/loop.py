@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nasforge.errors import EvaluationError
-from nasforge.estimate.recipe import Recipe
+from nasforge.recipe import Recipe
 
 #: the version of :meth:`TrainingRun.state_dict`'s layout
 STATE_FORMAT = 1

@@ -30,7 +30,7 @@ from nasforge.estimate.base import Evaluator, NullReporter, Reporter
 from nasforge.estimate.cv import check_folds, fit_final, resolve_folds, run_cv
 from nasforge.estimate.loop import TrainingRun, accuracy, batch_starts, evaluate_split
 from nasforge.estimate.metrics import count_macs, count_params, measure_latency_ms
-from nasforge.estimate.recipe import Recipe
+from nasforge.recipe import Recipe
 from nasforge.space.architecture import Architecture
 from nasforge.trial import EvalContext
 
@@ -63,7 +63,7 @@ class TrainEvaluator(Evaluator):
             ``None`` creates the genotype's space with default parameters for the task.
         epochs: training epochs when the context gives no budget.
         batch_size, lr (one-cycle peak), weight_decay, label_smoothing, optimizer, momentum, schedule:
-            the :class:`~nasforge.estimate.recipe.Recipe`.
+            the :class:`~nasforge.recipe.Recipe`.
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
         threads: torch intra-op threads set before training (``None`` leaves them).
         latency_repeats: batch-1 forward passes timed for ``latency_ms`` (0 skips it).

@@ -5,7 +5,7 @@ candidate by the validation accuracy of its path in the supernet stored at ``PAT
 ``supernet.pt`` a one-shot study writes under ``<store>_artifacts/<study>/supernet/``), after
 re-estimating batch-norm statistics on ``calib_batches`` training batches: a forward pass instead of a
 training run, so random search, regularized evolution, GP, BANANAS ... search at that cost. Nothing is
-trained, so a trial has no checkpoint; :func:`nasforge.oneshot.retrain.retrain_best` retrains the best
+trained, so a trial has no checkpoint; :func:`nasforge.cli.oneshot_retrain.retrain_best` retrains the best
 ``retrain_top`` genotypes from scratch into an ordinary study afterwards.
 
 The stored supernet must have been trained for the same space (its config) and task (its name), else

@@ -8,7 +8,7 @@ A spec is plain data with a JSON form (the ``hp`` table of a joint space's confi
 * either with ``"when": {"optimizer": ["sgd"]}``: active only while that categorical takes one of the
   listed values (conditional, as layers past the depth are in the chain space).
 
-Names are :class:`~nasforge.estimate.recipe.Recipe` fields; every value is checked against the recipe
+Names are :class:`~nasforge.recipe.Recipe` fields; every value is checked against the recipe
 at construction, so an unknown optimizer or a negative learning rate fails before the search starts.
 """
 
@@ -28,7 +28,7 @@ _INT_FIELDS = ("batch_size", "restart_period", "restart_mult")
 
 def recipe_fields() -> tuple[str, ...]:
     """The training hyperparameters a joint space may search (the recipe's fields)."""
-    from nasforge.estimate.recipe import Recipe
+    from nasforge.recipe import Recipe
 
     return Recipe.field_names()
 
@@ -101,7 +101,7 @@ class UniformFloat:
 
 def _check_value(name: str, value: Any) -> None:
     """``value`` is a valid recipe ``name`` (the recipe's own message names the allowed values)."""
-    from nasforge.estimate.recipe import Recipe
+    from nasforge.recipe import Recipe
 
     if name in _INT_FIELDS and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(f"hp {name}: values must be integers, got {value!r}")

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from nasforge.checks import check_choice, check_number
-from nasforge.estimate.recipe import OPTIMIZERS
+from nasforge.recipe import OPTIMIZERS
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.strategies.inheritance import child_candidate
 from nasforge.trial import Candidate, Trial, TrialState

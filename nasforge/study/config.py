@@ -151,7 +151,7 @@ def scheduler_entry(scheduler: Any, evaluator: Any) -> dict[str, Any]:
     if scheduler is None:
         return {}
     from nasforge.schedulers import Scheduler
-    from nasforge.schedulers.run import check_evaluator
+    from nasforge.study.scheduled_run import check_evaluator
 
     if not isinstance(scheduler, Scheduler):
         raise ConfigError(

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasforge.errors import StudyAborted
-from nasforge.multiobjective.study_hooks import settle
 from nasforge.study.executors.base import Executor
 from nasforge.study.lease import DriverLease
+from nasforge.study.objectives import settle
 from nasforge.study.progress import Progress
 from nasforge.study.replay import LOSS_REASONS, REQUEUE_REASONS, Pending, recover_and_replay, tell_or_explain
 from nasforge.trial import Candidate, EvalContext, Job, JobResult, Trial, TrialState
@@ -287,7 +287,7 @@ def outcome(
 
 
 def _scheduler_run(driver: Driver, scheduler: Any) -> Any:
-    from nasforge.schedulers.run import SchedulerRun
+    from nasforge.study.scheduled_run import SchedulerRun
 
     return SchedulerRun(driver, scheduler)
 

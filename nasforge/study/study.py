@@ -16,11 +16,11 @@ from nasforge import warmstart
 from nasforge.checks import check_int, check_seconds
 from nasforge.errors import ConfigError, StoreError
 from nasforge.estimate.base import Evaluator
-from nasforge.multiobjective import study_hooks as mo
 from nasforge.selection import best_trial
 from nasforge.space.base import SearchSpace
 from nasforge.strategies.base import Strategy
 from nasforge.study import config as cfg
+from nasforge.study import objectives as mo
 from nasforge.study.driver import Driver, derive_seed, make_executor
 from nasforge.study.executors.base import Executor
 from nasforge.study.final import train_final

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nasforge.errors import ConfigError
-from nasforge.schedulers import records
 from nasforge.schedulers.base import Decision, Scheduler, has_budget, reached, sched_info
+from nasforge.study import scheduled_records as records
 from nasforge.trial import Candidate, EvalContext, Job, JobResult, Trial, TrialState
 
 if TYPE_CHECKING:
