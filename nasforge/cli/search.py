@@ -50,6 +50,7 @@ from nasforge.cli.running import (
 )
 from nasforge.errors import ConfigError
 from nasforge.schedulers.cli import add_scheduler_args, scheduler_from_settings
+from nasforge.study.config import scheduler_entry
 from nasforge.study.objectives import preflight
 
 #: the keys of a search config (flags use dashes)
@@ -329,6 +330,8 @@ def run(args: argparse.Namespace) -> int:
                                                                              "warm_start")}
         sources.setdefault("name", "default")
         sources["cv"] = sources.get("cv", "default").replace("default", "default: auto")
+        scheduler = scheduler_from_settings(s, args)
+        scheduler_entry(scheduler, evaluator)  # bad budgets, an evaluator without one: before the first line
         print_settings(settings_line("search", shown, sources, SHOWN))  # the first line, input valid
         study = Study.create(
             store=s.get("store") or DEFAULT_STORE,
@@ -338,7 +341,7 @@ def run(args: argparse.Namespace) -> int:
             evaluator=evaluator,
             seed=s.get("seed") or 0,
             load_if_exists=True,
-            scheduler=scheduler_from_settings(s, args),
+            scheduler=scheduler,
             objectives=s.get("objective"),
             constraints=s.get("constraint"),
             warm_start=s.get("warm_start"),
