@@ -15,6 +15,7 @@ from torch import nn
 
 from nasforge.models.morphisms import (
     Morphism,
+    NarrowMixin,
     State,
     copy_shifted,
     identity_conv,
@@ -22,7 +23,6 @@ from nasforge.models.morphisms import (
     pad_kernel,
     replicate,
     set_bn_identity,
-    slice_matching,
     split_in,
     template_state,
     widen_mapping,
@@ -246,7 +246,7 @@ class ChainGrowKernel(_ChainOp):
         return state
 
 
-class ChainNarrow(ChainWiden):
+class ChainNarrow(NarrowMixin, ChainWiden):
     """Approximate: layer ``layer`` keeps its first ``width`` units (and the consumer their inputs)."""
 
     name = "narrow"
@@ -256,21 +256,6 @@ class ChainNarrow(ChainWiden):
         layers = arch.genes["layers"]
         return [{"layer": k, "width": w} for k, layer in enumerate(layers) if layer["op"] in WEIGHTED
                 for w in space.params["widths"] if w < layer["width"]]
-
-    def check(self, space: Any, arch: Architecture, params: dict[str, Any]) -> None:
-        k = self.layer_index(arch, params)
-        width, current = params.get("width"), arch.genes["layers"][k]["width"]
-        if isinstance(width, int) and width >= current:
-            raise self.error("width", f"narrowing must reduce the units of layer {k} (it has {current}), "
-                             f"got width={width}")
-        Morphism.check(self, space, arch, params)
-
-    def transform(self, space: Any, parent: Architecture, child: Architecture, params: dict[str, Any],
-                  parent_state: State, template: nn.Module, generator: torch.Generator,
-                  noise: float = 0.0) -> State:
-        state = template_state(template)
-        slice_matching(parent_state, state)
-        return state
 
 
 class ChainRemoveLayer(_ChainOp):

@@ -12,6 +12,7 @@ from torch import nn
 
 from nasforge.models.morphisms import (
     Morphism,
+    NarrowMixin,
     State,
     copy_shifted,
     identity_conv,
@@ -20,7 +21,6 @@ from nasforge.models.morphisms import (
     pad_kernel,
     replicate,
     set_bn_identity,
-    slice_matching,
     split_in,
     template_state,
     widen_mapping,
@@ -333,7 +333,7 @@ class BranchGrowKernel(_BranchOp):
         return state
 
 
-class BranchNarrow(BranchWiden):
+class BranchNarrow(NarrowMixin, BranchWiden):
     """Approximate: layer ``layer`` keeps its first ``width`` units."""
 
     name = "narrow"
@@ -342,21 +342,6 @@ class BranchNarrow(BranchWiden):
     def options(self, space: Any, arch: Architecture) -> list[dict[str, Any]]:
         return [{"layer": j, "width": w} for j, layer in enumerate(arch.genes["layers"])
                 for w in space.params["widths"] if w < layer["width"]]
-
-    def check(self, space: Any, arch: Architecture, params: dict[str, Any]) -> None:
-        j = self.layer_index(arch, params)
-        width, current = params.get("width"), arch.genes["layers"][j]["width"]
-        if isinstance(width, int) and width >= current:
-            raise self.error("width", f"narrowing must reduce the units of layer {j} (it has {current}), "
-                             f"got width={width}")
-        Morphism.check(self, space, arch, params)
-
-    def transform(self, space: Any, parent: Architecture, child: Architecture, params: dict[str, Any],
-                  parent_state: State, template: nn.Module, generator: torch.Generator,
-                  noise: float = 0.0) -> State:
-        state = template_state(template)
-        slice_matching(parent_state, state)
-        return state
 
 
 class BranchRemoveLayer(_BranchOp):

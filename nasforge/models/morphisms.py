@@ -310,3 +310,23 @@ def slice_matching(parent_state: State, state: State) -> None:
 
 __all__ = ["MORPHISMS", "Morphism", "Move", "apply_moves", "detect", "inherit_matching", "operator",
            "operators", "random_moves", "replicate", "split_in", "supports"]
+
+
+class NarrowMixin:
+    """The approximate narrow move of a space (mixed in before that space's widen): the width must shrink,
+    and the child keeps the leading slice of every parent tensor that still fits."""
+
+    def check(self, space: Any, arch: Architecture, params: dict[str, Any]) -> None:
+        k = self.layer_index(arch, params)  # type: ignore[attr-defined]
+        width, current = params.get("width"), arch.genes["layers"][k]["width"]
+        if isinstance(width, int) and width >= current:
+            raise self.error("width", f"narrowing must reduce the units of layer {k} (it has {current}), "  # type: ignore[attr-defined]
+                             f"got width={width}")
+        Morphism.check(self, space, arch, params)  # type: ignore[arg-type]
+
+    def transform(self, space: Any, parent: Architecture, child: Architecture, params: dict[str, Any],
+                  parent_state: State, template: nn.Module, generator: torch.Generator,
+                  noise: float = 0.0) -> State:
+        state = template_state(template)
+        slice_matching(parent_state, state)
+        return state
