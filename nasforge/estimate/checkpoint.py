@@ -30,7 +30,8 @@ META_FILE = "model.json"
 STATE_FILE = "train_state.pt"
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
+def atomic_save(obj: Any, path: Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename it over ``path``."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
@@ -50,7 +51,7 @@ def save_weights(model: torch.nn.Module, directory: str | os.PathLike[str], epoc
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     weights = path / WEIGHTS_FILE
-    _atomic_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, weights)
+    atomic_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, weights)
     (path / META_FILE).write_text(json.dumps({"epochs": int(epochs)}))
     return str(weights)
 
@@ -60,7 +61,7 @@ def save_state(state: dict[str, Any], directory: str | os.PathLike[str]) -> tupl
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     target = path / STATE_FILE
-    _atomic_save(state, target)
+    atomic_save(state, target)
     return str(target), file_sha256(target)
 
 
@@ -113,5 +114,5 @@ def load_weights(
     return state, epochs
 
 
-__all__ = ["META_FILE", "STATE_FILE", "WEIGHTS_FILE", "file_sha256", "load_state", "load_weights",
-           "save_state", "save_weights", "state_path"]
+__all__ = ["META_FILE", "STATE_FILE", "WEIGHTS_FILE", "atomic_save", "file_sha256", "load_state",
+           "load_weights", "save_state", "save_weights", "state_path"]

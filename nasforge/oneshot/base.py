@@ -27,17 +27,12 @@ import torch.nn.functional as F
 
 from nasforge.checks import check_int, check_number
 from nasforge.errors import ConfigError, EvaluationError
+from nasforge.estimate.checkpoint import atomic_save
 from nasforge.models.supernet import build_supernet
 
 STATE_FILE = "supernet_state.pt"
 #: the final shared weights (what :class:`~nasforge.oneshot.evaluator.SupernetEvaluator` loads)
 SUPERNET_FILE = "supernet.pt"
-
-
-def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 class SupernetSearch:
@@ -203,8 +198,8 @@ class SupernetSearch:
         if self.checkpoint_dir is None:
             return
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_save(self.state_dict(), self.checkpoint_dir / STATE_FILE)
-        _atomic_save(self.supernet_record(), self.checkpoint_dir / SUPERNET_FILE)
+        atomic_save(self.state_dict(), self.checkpoint_dir / STATE_FILE)
+        atomic_save(self.supernet_record(), self.checkpoint_dir / SUPERNET_FILE)
 
     def supernet_record(self) -> dict[str, Any]:
         """The trained shared weights with what they fit (space config, task, method, epochs)."""
