@@ -16,6 +16,7 @@ from torch import nn
 from nasforge.models.morphisms import (
     Morphism,
     NarrowMixin,
+    RemoveLayerMixin,
     State,
     copy_shifted,
     identity_conv,
@@ -258,20 +259,12 @@ class ChainNarrow(NarrowMixin, ChainWiden):
                 for w in space.params["widths"] if w < layer["width"]]
 
 
-class ChainRemoveLayer(_ChainOp):
+class ChainRemoveLayer(RemoveLayerMixin, _ChainOp):
     """Approximate: layer ``layer`` removed; the other layers keep every tensor whose shape still fits."""
 
     name = "remove-layer"
     exact = False
     fields = ("layer",)
-
-    def options(self, space: Any, arch: Architecture) -> list[dict[str, Any]]:
-        layers = arch.genes["layers"]
-        return [{"layer": k} for k in range(len(layers))] if len(layers) > space.params["min_layers"] else []
-
-    def check(self, space: Any, arch: Architecture, params: dict[str, Any]) -> None:
-        self.layer_index(arch, params)
-        super().check(space, arch, params)
 
     def _move(self, space: Any, arch: Architecture, params: dict[str, Any]) -> Architecture:
         layers = _layers(arch)

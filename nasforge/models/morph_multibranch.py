@@ -13,6 +13,7 @@ from torch import nn
 from nasforge.models.morphisms import (
     Morphism,
     NarrowMixin,
+    RemoveLayerMixin,
     State,
     copy_shifted,
     identity_conv,
@@ -344,20 +345,12 @@ class BranchNarrow(NarrowMixin, BranchWiden):
                 for w in space.params["widths"] if w < layer["width"]]
 
 
-class BranchRemoveLayer(_BranchOp):
+class BranchRemoveLayer(RemoveLayerMixin, _BranchOp):
     """Approximate: layer ``layer`` removed (skips from its node dropped, later nodes renumbered)."""
 
     name = "remove-layer"
     exact = False
     fields = ("layer",)
-
-    def options(self, space: Any, arch: Architecture) -> list[dict[str, Any]]:
-        layers = arch.genes["layers"]
-        return [{"layer": j} for j in range(len(layers))] if len(layers) > space.params["min_layers"] else []
-
-    def check(self, space: Any, arch: Architecture, params: dict[str, Any]) -> None:
-        self.layer_index(arch, params)
-        super().check(space, arch, params)
 
     def _move(self, space: Any, arch: Architecture, params: dict[str, Any]) -> Architecture:
         layers = _layers(arch)

@@ -330,3 +330,16 @@ class NarrowMixin:
         state = template_state(template)
         slice_matching(parent_state, state)
         return state
+
+
+class RemoveLayerMixin:
+    """The approximate remove-layer move's candidates and check, shared by the spaces (each space keeps
+    its own genotype move and renumbering)."""
+
+    def options(self, space: Any, arch: Architecture) -> list[dict[str, Any]]:
+        layers = arch.genes["layers"]
+        return [{"layer": k} for k in range(len(layers))] if len(layers) > space.params["min_layers"] else []
+
+    def check(self, space: Any, arch: Architecture, params: dict[str, Any]) -> None:
+        self.layer_index(arch, params)  # type: ignore[attr-defined]
+        Morphism.check(self, space, arch, params)  # type: ignore[arg-type]
