@@ -10,6 +10,7 @@ wiring is fixed at construction and unrolled in ``forward``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -29,6 +30,26 @@ def input_dims(space: Any, input_shape: tuple[int, ...]) -> int:
             f"{tuple(input_shape)}; use the chain space for tabular data"
         )
     return dims
+
+
+def nasnet_cells(
+    channels: int, n: int, make: Callable[[str, int, int, int, bool], nn.Module]
+) -> nn.ModuleList:
+    """The NASNet macro layout, shared by the network and its supernet: three stages of ``n`` normal cells,
+    a reduction cell opening stages 2 and 3 (channels doubled). ``make(kind, c_pp, c_p, c,
+    reduction_prev)`` builds one cell, which exposes ``out_channels``."""
+    cells = nn.ModuleList()
+    c_pp = c_p = c = channels
+    reduction_prev = False
+    for stage in range(3):
+        if stage > 0:
+            c *= 2
+        for kind in ([] if stage == 0 else ["reduce"]) + ["normal"] * n:
+            cell = make(kind, c_pp, c_p, c, reduction_prev)
+            cells.append(cell)
+            reduction_prev = kind == "reduce"
+            c_pp, c_p = c_p, int(cell.out_channels)
+    return cells
 
 
 def stem(c_in: int, c_out: int, dims: int) -> nn.Module:
@@ -106,19 +127,9 @@ class NasNetNetwork(nn.Module):
     ) -> None:
         super().__init__()
         self.stem = stem(c_in, channels, dims)
-        c_pp, c_p, c = channels, channels, channels
-        reduction_prev = False
-        self.cells = nn.ModuleList()
-        for stage in range(3):
-            kinds = ([] if stage == 0 else ["reduce"]) + ["normal"] * n
-            if stage > 0:
-                c *= 2
-            for kind in kinds:
-                cell = NasNetCell(genes[kind], c_pp, c_p, c, dims, kind == "reduce", reduction_prev)
-                self.cells.append(cell)
-                reduction_prev = kind == "reduce"
-                c_pp, c_p = c_p, cell.out_channels
-        self.head = Head(c_p, classes, dims)
+        self.cells = nasnet_cells(channels, n, lambda kind, c_pp, c_p, c, reduction_prev: NasNetCell(
+            genes[kind], c_pp, c_p, c, dims, kind == "reduce", reduction_prev))
+        self.head = Head(self.cells[-1].out_channels, classes, dims)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s0 = s1 = self.stem(x)

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from nasforge.errors import ConfigError
-from nasforge.models.cells import Head, ResidualReduction, input_dims, stem
+from nasforge.models.cells import Head, ResidualReduction, input_dims, nasnet_cells, stem
 from nasforge.models.mixed import MixedOp, disable_running_stats, recalibrate_bn
 from nasforge.ops.primitives import FactorizedReduce, ReLUConvBN
 
@@ -162,20 +162,9 @@ class NasNetSupernet(Supernet):
         by_cell = {kind: [(k, pt.node - 2, pt.input, pt.stride or 1) for k, pt in enumerate(self.points)
                           if pt.cell == kind] for kind in ("normal", "reduce")}
         self.stem = stem(int(input_shape[0]), channels, dims)
-        c_pp, c_p, c = channels, channels, channels
-        reduction_prev = False
-        self.cells = nn.ModuleList()
-        for stage in range(3):
-            kinds = ([] if stage == 0 else ["reduce"]) + ["normal"] * n
-            if stage > 0:
-                c *= 2
-            for kind in kinds:
-                cell = NasNetSupernetCell(by_cell[kind], space.ops, blocks, c_pp, c_p, c, dims,
-                                          reduction_prev)
-                self.cells.append(cell)
-                reduction_prev = kind == "reduce"
-                c_pp, c_p = c_p, cell.out_channels
-        self.head = Head(c_p, num_classes, dims)
+        self.cells = nasnet_cells(channels, n, lambda kind, c_pp, c_p, c, reduction_prev: NasNetSupernetCell(
+            by_cell[kind], space.ops, blocks, c_pp, c_p, c, dims, reduction_prev))
+        self.head = Head(self.cells[-1].out_channels, num_classes, dims)
         disable_running_stats(self)
 
     def forward(self, x: torch.Tensor, weights: Sequence[torch.Tensor]) -> torch.Tensor:
