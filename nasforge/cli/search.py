@@ -237,6 +237,7 @@ def default_name(s: dict[str, Any], space: Any = None) -> str:
 def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
     """(space, strategy, evaluator) from settings; every bad input fails here, before any store write."""
     from nasforge import oneshot, spaces, strategies
+    from nasforge.estimate.inherit import check_evaluator as check_inheritance
     from nasforge.estimate.registry import EVALUATORS
 
     space_cls = spaces.SPACES.get(s["space"])
@@ -254,7 +255,9 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
         params = {"benchmark": space.name, **evaluator_opt}
         if "dataset" in space.params:
             params.setdefault("dataset", space.params["dataset"])
-        return space, strategy, EVALUATORS.create("tabular", **params)
+        tabular = EVALUATORS.create("tabular", **params)
+        check_inheritance(tabular, strategy)  # before the settings line: bad input is one line
+        return space, strategy, tabular
     evaluator = _train_evaluator(s, evaluator_opt, evaluator_space)
     task = evaluator.task_data
     if smalldata.apply(s, task):  # a small table: its own defaults (re-reading it costs milliseconds)
@@ -265,8 +268,6 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
         space_opt = {}  # the default's options choose signal ops; tabular data needs the space's own
     space = with_hp(_space_for_task(s["space"], space_opt, task.input_kind), s.get("hp") or {})
     evaluator.space = space  # the evaluator builds its models in this space (it has built none yet)
-    from nasforge.estimate.inherit import check_evaluator as check_inheritance
-
     check_inheritance(evaluator, strategy)  # before the settings line: bad input is one line
     return space, strategy, evaluator
 
