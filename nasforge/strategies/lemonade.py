@@ -45,6 +45,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nasforge.checks import check_choice
+from nasforge.errors import ConfigError
 from nasforge.multiobjective.selection import rank_crowding, usable
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.strategies.cheap import (
@@ -83,8 +84,6 @@ class LEMONADE(Strategy):
                  inherit_weights: bool = True, inherit_epochs: int | None = None) -> None:
         n_pc, n_ac = positive_int("n_pc", n_pc), positive_int("n_ac", n_ac)
         if n_ac > n_pc:
-            from nasforge.errors import ConfigError
-
             raise ConfigError(f"`n_ac <= n_pc` must hold (accepted children are chosen among the proposed "
                               f"ones), but got (n_ac={n_ac}, n_pc={n_pc})")
         if isinstance(cheap, str):
