@@ -192,6 +192,7 @@ def mnist1d_run(name: str, seed: int, args: argparse.Namespace, task: Any, store
     test = [(float(t.metrics["test_acc"]), float(t.metrics["params"]))
             for t, on in zip(done, front, strict=True) if on]
     return {"hv_valid": size_hv(valid, bounds), "hv_test": size_hv(test, bounds), "trials": len(done),
+            "test_front": test,
             "epochs": int(sum(int(t.metrics.get("epochs", 0)) for t in done)), "front": len(test),
             "seconds": time.perf_counter() - started}
 
@@ -232,10 +233,24 @@ def mnist1d_suite(args: argparse.Namespace, names: list[str], seeds: range) -> l
     if "lemonade" in results:
         for n in names:
             if n != "lemonade":
+                covered = [covers(a["test_front"], b["test_front"]) for a, b in zip(results["lemonade"],
+                                                                                     results[n], strict=True)]
+                lines.append(f"  {n}'s (test_acc, params) front points dominated or matched by lemonade's "
+                             f"front: {sum(c for c, _ in covered)}/{sum(t for _, t in covered)}")
                 wins = sum(a["hv_test"] >= b["hv_test"] for a, b in zip(results["lemonade"], results[n],
                                                                           strict=True))
                 lines.append(f"  lemonade hv(test) >= {n} on {wins}/{len(results[n])} seeds")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=1) + "\n",
+                                   encoding="utf-8")
     return lines
+
+
+def covers(ours: list[tuple[float, float]], theirs: list[tuple[float, float]]) -> tuple[int, int]:
+    """How many of ``theirs`` (acc, params) points some point of ``ours`` weakly dominates (accuracy
+    at least as high with at most as many parameters), and ``len(theirs)``."""
+    hit = sum(any(a >= b and p <= q for a, p in ours) for b, q in theirs)
+    return hit, len(theirs)
 
 
 def main() -> None:
@@ -260,6 +275,7 @@ def main() -> None:
     m.add_argument("--sample", type=int, default=3)
     m.add_argument("--lr", type=float, default=0.01)
     m.add_argument("--note", default="", help="a line recorded at the top (e.g. the reduction)")
+    m.add_argument("--json", default=None, help="also write every run's figures to this JSON file")
     args = p.parse_args()
     import torch
 
