@@ -25,6 +25,7 @@ FAST: dict[str, dict[str, object]] = {
     "nash": {"n_neighbours": 3, "n_morphisms": 2, "epochs_neighbours": 1},
     "nsga2": {"population": 4},
     "mo-evolution": {"population": 4, "sample": 2},
+    "lemonade": {"n_initial": 3, "n_pc": 6, "n_ac": 2, "inherit_epochs": 1},
 }
 
 #: one invalid parameter set per strategy (each must raise ConfigError)
@@ -42,6 +43,8 @@ BAD: dict[str, list[dict[str, object]]] = {
     "tpe": [],
     "nsga2": [{"population": 1}, {"crossover_prob": 1.5}, {"mutation_prob": -0.1}],
     "mo-evolution": [{"population": 1}, {"population": 3, "sample": 4}],
+    "lemonade": [{"n_pc": 0}, {"n_pc": 2, "n_ac": 3}, {"cheap": "valid_acc"}, {"inherit_weights": "yes"},
+                 {"inherit_epochs": 0}],
 }
 
 
@@ -86,14 +89,41 @@ def _joint() -> SearchSpace:
                         momentum=spaces.UniformFloat(0.5, 0.99))
 
 
-def _spaces() -> list[SearchSpace]:
+def _needs_morphisms(name: str) -> bool:
+    base = VARIANTS.get(name, (name, {}))[0]
+    try:
+        return bool(getattr(strategies.STRATEGIES.get(base), "requires_morphisms", False))
+    except (ImportError, RegistryError):
+        return False
+
+
+def _graph(name: str) -> SearchSpace:
+    """nasbench-graph, or for a strategy that needs morphisms (which a table has not) the chain space."""
+    if _needs_morphisms(name):
+        return spaces.create("chain", max_layers=3)
+    return spaces.create("nasbench-graph", dataset="proteins")
+
+
+def _spaces(name: str = "") -> list[SearchSpace]:
+    if _needs_morphisms(name):
+        return [spaces.create("chain", max_layers=3), spaces.create("multibranch")]
     return [spaces.create("chain", max_layers=3), spaces.create("nasbench-graph", dataset="proteins"),
             _joint()]
 
 
+@pytest.mark.parametrize("name", [n for n in _names() if _needs_morphisms(n)])
+def test_morphism_strategies_refuse_spaces_without_morphisms(name: str) -> None:
+    from nasforge.errors import MorphismError
+
+    for space in (spaces.create("nasbench-graph", dataset="proteins"), _joint()):
+        with pytest.raises(MorphismError, match="morphisms") as info:
+            _make(name).setup(space, seed=0)
+        assert "\n" not in str(info.value)
+
+
 @pytest.mark.parametrize("name", _names())
 def test_runs_on_chain_and_nasbench_graph(name: str) -> None:
-    for space in _spaces():
+    for space in _spaces(name):
         strategy = _make(name).setup(space, seed=1)
         for number in range(14):
             cand = strategy.ask()
@@ -105,7 +135,7 @@ def test_runs_on_chain_and_nasbench_graph(name: str) -> None:
 @pytest.mark.parametrize("name", _names())
 def test_no_wasted_queries_with_several_pending(name: str) -> None:
     """Batches of asks before any tell: never a pending or evaluated canonical hash again."""
-    space = spaces.create("nasbench-graph", dataset="proteins")
+    space = _graph(name)
     strategy = _make(name).setup(space, seed=2)
     seen: set[str] = set()
     number = 0
@@ -123,7 +153,7 @@ def test_no_wasted_queries_with_several_pending(name: str) -> None:
 @pytest.mark.parametrize("name", _names())
 def test_replay_gives_same_next_ask(name: str) -> None:
     """A fresh strategy told the stored history (completion order) asks what the original would."""
-    space = spaces.create("nasbench-graph", dataset="proteins")
+    space = _graph(name)
     original = _make(name).setup(space, seed=5)
     stored: list[Trial] = []
     for number in range(13):
@@ -142,7 +172,7 @@ def test_replay_gives_same_next_ask(name: str) -> None:
 @pytest.mark.parametrize("name", _names())
 def test_replay_on_joint_space(name: str) -> None:
     """Continuous hyperparameters replay exactly too (no float lost on the way through the history)."""
-    space = _joint()
+    space = spaces.create("multibranch") if _needs_morphisms(name) else _joint()
     original = _make(name).setup(space, seed=3)
     stored = []
     for number in range(8):
@@ -157,7 +187,7 @@ def test_replay_on_joint_space(name: str) -> None:
 
 @pytest.mark.parametrize("name", _names())
 def test_same_seed_same_trials_and_seed_matters(name: str) -> None:
-    space = spaces.create("nasbench-graph", dataset="proteins")
+    space = _graph(name)
 
     def run(seed: int) -> list[Architecture]:
         s = _make(name).setup(space, seed=seed)

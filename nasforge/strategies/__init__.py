@@ -23,6 +23,7 @@ STRATEGIES: Registry[type[Strategy]] = Registry(
         "nash": "nasforge.strategies.nash:NASH",
         "nsga2": "nasforge.strategies.nsga2:NSGA2",
         "mo-evolution": "nasforge.strategies.mo_evolution:MORegularizedEvolution",
+        "lemonade": "nasforge.strategies.lemonade:LEMONADE",
     },
     requires={"tpe": ("optuna",)},
 )

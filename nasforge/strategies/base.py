@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nasforge.checks import check_int
-from nasforge.errors import ConfigError
+from nasforge.errors import ConfigError, MorphismError
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import SearchSpace
 from nasforge.trial import Candidate, Trial, TrialState
@@ -37,6 +37,8 @@ class Strategy(ABC):
     name: ClassVar[str] = ""
     #: proposals tried per ask before falling back to random samples (lower it where proposing is costly)
     proposal_retries: ClassVar[int] = _MAX_RETRIES
+    #: the strategy works only on spaces with network-morphism operators (:meth:`check_space`)
+    requires_morphisms: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         self.params: dict[str, Any] = dict(params)
@@ -49,12 +51,14 @@ class Strategy(ABC):
         self.objectives: list[Any] | None = None  # set by bind(): the study's objectives
         self.constraints: list[Any] = []
         self.warm_start: dict[str, Any] | None = None
+        self.task: dict[str, Any] | None = None  # set by bind(): the study's task descriptor
         self._portfolio = None
 
     # -- life cycle ---------------------------------------------------------------------------
     def setup(self, space: SearchSpace, seed: int = 0) -> Strategy:
         """Bind the search space and the seed; resets all state. Returns ``self``."""
         check_int("seed", seed, 0)
+        self.check_space(space)
         self.space = space
         self.seed = int(seed)
         self.history = []
@@ -68,16 +72,34 @@ class Strategy(ABC):
     def on_setup(self) -> None:
         """Hook for subclasses: build state that depends on the space."""
 
+    def check_space(self, space: SearchSpace) -> None:
+        """Refuse a space this strategy cannot search (:class:`~nasforge.errors.MorphismError`, one line):
+        with :attr:`requires_morphisms`, one without network-morphism operators."""
+        if not self.requires_morphisms:
+            return
+        from nasforge.models.morphisms import MORPHISMS, supports
+
+        if not supports(space):
+            have = sorted({n.split(".", 1)[0] for n in MORPHISMS.names()})
+            raise MorphismError(
+                f"strategy {self.name!r} grows and shrinks networks by morphisms, which space "
+                f"{space.name!r} does not have; use a space with morphisms ({', '.join(have)}) or a "
+                "strategy such as nsga2 or mo-evolution"
+            )
+
     def bind(self, objectives: list[Any] | None = None, constraints: list[Any] | None = None,
-             warm_start: dict[str, Any] | None = None) -> Strategy:
+             warm_start: dict[str, Any] | None = None, task: dict[str, Any] | None = None) -> Strategy:
         """What the study tells a strategy before :meth:`setup` (read from its stored config, so replay
         sees the same): its objectives (:class:`~nasforge.multiobjective.objectives.Objective` list;
         ``None`` for a single-objective study), constraints, and warm-start data
-        (:mod:`nasforge.warmstart`). Kept across :meth:`setup`; single-objective strategies read the
-        trial's ``value`` and need none of it. Returns ``self``."""
+        (:mod:`nasforge.warmstart`), and the task descriptor (input shape, classes; read by strategies
+        that compute cheap objectives such as the parameter count before training). Kept across
+        :meth:`setup`; single-objective strategies read the trial's ``value`` and need none of it.
+        Returns ``self``."""
         self.objectives = list(objectives) if objectives and len(objectives) > 1 else None
         self.constraints = list(constraints or [])
         self.warm_start = warm_start
+        self.task = dict(task) if task else None
         return self
 
     # -- ask / tell ---------------------------------------------------------------------------

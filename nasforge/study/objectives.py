@@ -47,12 +47,14 @@ def resolve(objectives: Any, constraints: Any, objective: str | None, direction:
     return objective, direction, to_config(objs, cons)
 
 
-def bindings(config: dict[str, Any]) -> tuple[list[Any] | None, list[Any], dict[str, Any] | None]:
+def bindings(config: dict[str, Any]) -> tuple[list[Any] | None, list[Any], dict[str, Any] | None,
+                                              dict[str, Any] | None]:
     """What :meth:`Strategy.bind` gets from a stored config: objectives (``None`` unless several),
-    constraints, warm-start data."""
+    constraints, warm-start data, the task descriptor."""
     objectives, constraints = from_config(config)
     warm = (config.get("warm_start") or {}).get("data")
-    return (objectives if len(objectives) > 1 else None), constraints, warm
+    task = config.get("task") if isinstance(config.get("task"), dict) else None
+    return (objectives if len(objectives) > 1 else None), constraints, warm, task
 
 
 def settle(
