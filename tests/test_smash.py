@@ -196,3 +196,26 @@ def test_killed_search_resumes_at_its_last_epoch_and_ends_as_an_uninterrupted_on
         assert torch.equal(value, state["extra"]["hyper"][key]), key
     for key, value in straight.net.state_dict().items():
         assert torch.equal(value, state["net"][key]), key
+
+
+def test_smash_study_from_the_command_line_retrains_its_top_k(tmp_path, task):
+    from nasforge.cli.main import main
+    from nasforge.study import Study
+    from nasforge.trial import TrialState
+
+    data = tmp_path / "tiny.npz"
+    np.savez(data, x=np.concatenate([task.x_train, task.x_valid, task.x_test]),
+             y=np.concatenate([task.y_train, task.y_valid, task.y_test]))
+    store = str(tmp_path / "s.db")
+    argv = ["search", "--task", str(data), "--space", "edge-cell", "--space-opt", "channels=4", "--space-opt",
+            "nodes=3", "--strategy", "smash", "--strategy-opt", "epochs=2", "--strategy-opt", "queries=6",
+            "--strategy-opt", "top_k=2", "--trials", "2", "--epochs", "1", "--no-progress", "--workers", "1",
+            "--executor", "serial", "--store", store, "--name", "sm"]
+    assert main(argv) == 0
+    study = Study.load(store=store, name="sm", read_only=True)
+    record = study.config["oneshot"]
+    assert record["method"] == "smash" and record["epochs"] == 2 and record["phase"] == "retraining"
+    assert [c["genotype"] for c in record["candidates"]] == record["genotypes"]
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
+    assert [t.architecture.to_dict() for t in study.trials] == record["genotypes"]
+    assert (tmp_path / "s_artifacts" / "sm" / "supernet" / "supernet_state.pt").exists()
