@@ -107,7 +107,8 @@ def test_training_lowers_the_loss_and_reaches_the_hypernetwork(task):
         loss = search.loss_of(arch, x, y)
         search.optimizer.zero_grad()
         loss.backward()
-        grads = [p.grad for p in search.hyper.embed.parameters()] + [search.hyper.basis[s].grad for s in active]
+        grads = [p.grad for p in search.hyper.embed.parameters()]
+        grads += [search.hyper.basis[s].grad for s in active]
         assert all(g is not None and float(g.abs().sum()) > 0 for g in grads)
         search.optimizer.step()
     assert float(search.loss_of(arch, x, y).detach()) < 0.8 * before
