@@ -101,6 +101,11 @@ class Smash(SupernetSearch):
     def load_extra_state(self, state: dict[str, Any]) -> None:
         self.hyper.load_state_dict(state["hyper"])
 
+    def supernet_record(self) -> dict[str, Any]:
+        """The shared weights (the slot biases) with the hypernetwork under ``"hyper"``; the ``supernet``
+        evaluator reads only the shared weights, i.e. scores paths as if the basis were zero."""
+        return {**super().supernet_record(), **self.extra_state()}
+
 
 def smash_search(search: Smash, queries: int = 100, perturb: int = 20, top_k: int = 1, seed: int = 0,
                  calib_batches: int = 4) -> list[dict[str, Any]]:
