@@ -8,7 +8,9 @@ ground truth). Three cheap estimators rank the same architectures, each at about
   total wall time ``T`` is the budget of the other two;
 * ``spos``: a SPOS supernet trained for as many epochs as fit in ``T`` minus the scoring time (at least
   1), then every architecture scored by shared weights after BN recalibration;
-* ``path-dropout``: the same with the path-dropout supernet (Bender et al. 2018 schedule).
+* ``path-dropout``: the same with the path-dropout supernet (Bender et al. 2018 schedule);
+* ``smash``: the SMASH hypernetwork trained the same way (one random architecture per batch), every
+  architecture scored with the weights generated from its encoding after BN recalibration.
 
 For each: Kendall tau against the stand-alone accuracies and a 95% bootstrap interval (``--boot``
 resamples of the architectures), plus its wall time. Bar: tau >= 0.3 for SPOS. Defaults are the
@@ -64,8 +66,13 @@ def tau_ci(x: list[float], y: list[float], boot: int, seed: int) -> tuple[float,
     return tau, float(lo), float(hi)
 
 
+def shared_score(search: Any, arch: Any) -> float:
+    """Validation accuracy of ``arch``'s path with the supernet's shared weights."""
+    return score(search.net, search.space, arch, search.x_w, search.x_valid, search.y_valid)["valid_acc"]
+
+
 def supernet_scores(cls: Any, space: Any, task: Any, archs: list[Any], budget: float, args: Any,
-                    **kw: Any) -> tuple[list[float], float, int]:
+                    scorer: Any = shared_score, **kw: Any) -> tuple[list[float], float, int]:
     """Scores of ``archs`` from a ``cls`` supernet trained within ``budget`` seconds (with its scoring)."""
     started = time.perf_counter()
     probe = cls(space, task, epochs=1, batch_size=args.batch_size, seed=args.seed, **kw)
@@ -73,13 +80,21 @@ def supernet_scores(cls: Any, space: Any, task: Any, archs: list[Any], budget: f
     probe.run()
     epoch_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    score(probe.net, space, archs[0], probe.x_w, probe.x_valid, probe.y_valid)
+    scorer(probe, archs[0])
     score_s = (time.perf_counter() - t0) * len(archs)
     epochs = max(1, int((budget - score_s) / epoch_s) - 1)  # the probe epoch is spent too
     search = cls(space, task, epochs=epochs, batch_size=args.batch_size, seed=args.seed, **kw).run()
-    scores = [score(search.net, space, a, search.x_w, search.x_valid, search.y_valid)["valid_acc"]
-              for a in archs]
+    scores = [scorer(search, a) for a in archs]
     return scores, time.perf_counter() - started, epochs
+
+
+def smash_scores(space: Any, task: Any, archs: list[Any], budget: float,
+                 args: Any) -> tuple[list[float], float, int]:
+    """SMASH: scores with generated weights from a hypernetwork trained within ``budget`` seconds."""
+    from nasforge.oneshot.smash import Smash
+
+    return supernet_scores(Smash, space, task, archs, budget, args,
+                           scorer=lambda search, arch: search.score(arch)["valid_acc"])
 
 
 def main() -> None:
@@ -113,13 +128,15 @@ def main() -> None:
         t_one += time.perf_counter() - t0
     spos, t_spos, e_spos = supernet_scores(Spos, space, task, archs, t_one, args)
     pd, t_pd, e_pd = supernet_scores(PathDropout, space, task, archs, t_one, args, drop_rate=args.drop_rate)
+    sm, t_sm, e_sm = smash_scores(space, task, archs, t_one, args)
     lines = [f"bench_oneshot_ranking: MNIST-1D, edge-cell nodes={args.nodes} channels={args.channels}, "
              f"{len(archs)} random distinct cells (seed {args.seed}), ground truth = valid acc after "
              f"{args.epochs} stand-alone epochs ({t_full:.0f}s), bootstrap {args.boot}; torch threads 1", "",
              f"{'estimator':14} {'tau':>7} {'95% CI':>17} {'wall s':>8}  notes"]
     for name, est, secs, note in (("one-epoch", one, t_one, "1 epoch each"),
                                   ("spos", spos, t_spos, f"{e_spos} supernet epochs + scoring"),
-                                  ("path-dropout", pd, t_pd, f"{e_pd} supernet epochs + scoring")):
+                                  ("path-dropout", pd, t_pd, f"{e_pd} supernet epochs + scoring"),
+                                  ("smash", sm, t_sm, f"{e_sm} hypernetwork epochs + scoring")):
         tau, lo, hi = tau_ci(est, truth, args.boot, args.seed)
         lines.append(f"{name:14} {tau:7.3f} [{lo:6.3f}, {hi:6.3f}] {secs:8.1f}  {note}; wall / one-epoch "
                      f"{secs / t_one:.2f}")
@@ -128,6 +145,7 @@ def main() -> None:
     lines.append("pairs (stand-alone, one-epoch, spos, path-dropout): " + json.dumps(
         [[round(a, 4), round(b, 4), round(c, 4), round(d, 4)] for a, b, c, d in zip(truth, one, spos, pd,
                                                                                    strict=True)]))
+    lines.append("smash scores (same order): " + json.dumps([round(v, 4) for v in sm]))
     text = "\n".join(lines)
     print(text)
     if args.out:
