@@ -29,9 +29,11 @@ def names(kind: str) -> list[tuple[str, str]]:
     registry = _registry(kind)
     out = [(name, _note(registry, name)) for name in registry.names()]
     if kind == "strategies":  # one-shot methods: their own registry, the same --strategy flag
+        from nasforge.models.supernet import SUPERNET_SPACES
         from nasforge.oneshot import ONESHOT
 
-        out += [(name, "one-shot (edge-cell, nasnet)") for name in ONESHOT.names() if name != "retrain"]
+        note = f"one-shot ({', '.join(SUPERNET_SPACES)})"
+        out += [(name, note) for name in ONESHOT.names() if name != "retrain"]
     return out
 
 
