@@ -23,7 +23,7 @@ TRAINING`` and one torch thread):
 Defaults are the full protocol (tuning 2 widths x 2 epoch counts x 5 seeds, 3 reporting seeds, the
 default search's 270 s and 2 workers; about 2.5 hours on 2 free cores). A reduced run::
 
-    /work/bin/benchlock python benchmarks/bench_fabric.py --tune-seeds 0 --tune-epochs 15 \\
+    /work/bin/benchlock python benchmarks/bench_fabric.py --tune-seeds 0 --tune-epochs 15,25 \\
         --seeds 1000 --chain-workers 1 --out-dir benchmarks/results/fabric
 """
 
@@ -114,6 +114,8 @@ def main() -> None:
     p.add_argument("--tune-epochs", default="15,30")
     p.add_argument("--tune-seeds", default="0,1,2,3,4")
     p.add_argument("--seeds", default="1000,1001,1002")
+    p.add_argument("--setting", default=None, metavar="CHANNELS,EPOCHS",
+                   help="skip the tuning and use this setting (one an earlier run's tuning kept)")
     p.add_argument("--chain-time-limit", type=float, default=float(defaults.SEARCH["time_limit"]))
     p.add_argument("--chain-workers", type=int, default=int(defaults.SEARCH["workers"]))
     p.add_argument("--out-dir", default=None, help="write summary.md and results.json here")
@@ -125,6 +127,9 @@ def main() -> None:
 
     # 1. tuning on validation figures only
     settings = [(c, e) for c in ints(args.tune_channels) for e in ints(args.tune_epochs)]
+    if args.setting:
+        settings = [tuple(ints(args.setting))]  # type: ignore[list-item]
+        args.tune_seeds = ""
     means = {}
     for channels, epochs in settings:
         space = fabric(args, channels)
@@ -135,7 +140,7 @@ def main() -> None:
                                       "valid_acc": r["valid_acc"], "seconds": r["seconds"]})
             vals.append(r["valid_acc"])
             print(json.dumps(records["tuning"][-1]), flush=True)
-        means[(channels, epochs)] = statistics.fmean(vals)
+        means[(channels, epochs)] = statistics.fmean(vals) if vals else float("nan")
     channels, epochs = max(settings, key=lambda s: (means[s], -s[0], -s[1]))  # ties: the cheaper
     records["chosen"] = {"channels": channels, "epochs": epochs, "mean_valid_acc": means[(channels, epochs)]}
     space = fabric(args, channels)
@@ -176,7 +181,8 @@ def summary(records: dict[str, Any], task: Any, space: Any, epochs: int) -> str:
         f"default search {a['chain_time_limit']:.0f} s, {a['chain_workers']} worker(s); total "
         f"{records['total_s']:.0f} s.",
         "",
-        "## Tuning (validation accuracy of the whole fabric, seeds " + a["tune_seeds"] + ")",
+        "## Tuning (validation accuracy of the whole fabric, seeds " + (a["tune_seeds"] or "none: --setting")
+        + ")",
         "",
         "| channels | epochs | seed | valid acc | seconds |",
         "| --- | --- | --- | --- | --- |",

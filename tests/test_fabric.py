@@ -174,3 +174,22 @@ def test_darts_alphas_gate_every_fabric_edge():
     search = Darts(space, tiny_task("1d", n=48), epochs=1, batch_size=16).run()
     space.validate(search.derived())
     assert search.history[-1]["param_free_share"] == 0.0
+
+
+def test_spos_search_on_a_fabric_from_the_command_line(tmp_path):
+    from nasforge.cli.main import main
+    from nasforge.study import Study
+
+    task = tiny_task("1d", n=48)
+    data = tmp_path / "tiny.npz"
+    np.savez(data, x=np.concatenate([task.x_train, task.x_valid, task.x_test]),
+             y=np.concatenate([task.y_train, task.y_valid, task.y_test]))
+    store = str(tmp_path / "s.db")
+    argv = ["search", "--task", str(data), "--space", "fabric", "--space-opt", "layers=3", "--space-opt",
+            "scales=2", "--space-opt", "channels=4", "--epochs", "1", "--no-progress", "--workers", "1",
+            "--executor", "serial", "--strategy", "spos", "--strategy-opt", "epochs=1", "--strategy-opt",
+            "queries=4", "--store", store, "--name", "f"]
+    assert main(argv) == 0
+    study = Study.load(store=store, name="f", read_only=True)
+    assert study.config["oneshot"]["method"] == "spos" and len(study.trials) == 1
+    nf.spaces.create("fabric", layers=3, scales=2, channels=4).validate(study.trials[0].architecture)
