@@ -25,7 +25,7 @@ default search's 270 s and 2 workers; about 40 minutes on 2 free cores). A reduc
 minutes; results in ``benchmarks/results/fabric/``)::
 
     /work/bin/benchlock python benchmarks/bench_fabric.py --tune-seeds 0 --tune-epochs 15,25 \\
-        --seeds 1000 --chain-workers 1 --out-dir benchmarks/results/fabric
+        --seeds 1000 --chain-workers 1 --out-dir benchmarks/results/fabric/run1
 """
 
 from __future__ import annotations
