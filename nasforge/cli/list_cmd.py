@@ -29,10 +29,10 @@ def names(kind: str) -> list[tuple[str, str]]:
     registry = _registry(kind)
     out = [(name, _note(registry, name)) for name in registry.names()]
     if kind == "strategies":  # one-shot methods: their own registry, the same --strategy flag
-        from nasforge.models.supernet import SUPERNET_SPACES
         from nasforge.oneshot import ONESHOT
 
-        note = f"one-shot ({', '.join(SUPERNET_SPACES)})"
+        # the supernet spaces (nasforge.models.supernet.SUPERNET_SPACES), named here without importing torch
+        note = "one-shot (edge-cell, nasnet, fabric)"
         out += [(name, note) for name in ONESHOT.names() if name != "retrain"]
     return out
 
