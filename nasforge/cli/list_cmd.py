@@ -31,7 +31,9 @@ def names(kind: str) -> list[tuple[str, str]]:
     if kind == "strategies":  # one-shot methods: their own registry, the same --strategy flag
         from nasforge.oneshot import ONESHOT
 
-        out += [(name, "one-shot (edge-cell, nasnet)") for name in ONESHOT.names() if name != "retrain"]
+        # the supernet spaces (nasforge.models.supernet.SUPERNET_SPACES), named here without importing torch
+        note = "one-shot (edge-cell, nasnet, fabric)"
+        out += [(name, note) for name in ONESHOT.names() if name != "retrain"]
     return out
 
 

@@ -19,6 +19,7 @@ BUILDERS: Registry[Any] = Registry(
         "edge-cell": "nasforge.models.cells:build_edge_cell",
         "multibranch": "nasforge.models.multibranch:build_multibranch",
         "joint": "nasforge.models.joint:build_joint",
+        "fabric": "nasforge.models.fabric:build_fabric",
     },
 )
 

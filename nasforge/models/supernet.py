@@ -10,6 +10,7 @@ network serves DARTS (softmaxed alphas with gradients), SPOS (a sampled one-hot 
 
 * edge-cell: the NAS-Bench-201 skeleton (stem, N cells, residual reduction, N cells, reduction, N
   cells, head); node ``j`` of a cell is the sum over edges ``i -> j`` of the edge's mixed op.
+* fabric: the whole trellis of :mod:`nasforge.models.fabric`, every edge gated by its on/off point.
 * nasnet: the DARTS search network: stem, N normal cells, a reduction cell, ... ; block ``b`` of a cell
   is the sum over its allowed inputs of that edge's mixed op (a genotype's path leaves the other
   inputs at weight zero, and they are skipped); the cell output concatenates every block, as DARTS
@@ -36,7 +37,7 @@ from nasforge.models.mixed import MixedOp, disable_running_stats, recalibrate_bn
 from nasforge.ops.primitives import FactorizedReduce, ReLUConvBN
 
 #: the spaces :func:`build_supernet` supports
-SUPERNET_SPACES: tuple[str, ...] = ("edge-cell", "nasnet")
+SUPERNET_SPACES: tuple[str, ...] = ("edge-cell", "nasnet", "fabric")
 
 
 class EdgeSupernetCell(nn.Module):
@@ -182,6 +183,10 @@ def build_supernet(space: Any, input_shape: tuple[int, ...], num_classes: int) -
         return EdgeCellSupernet(space, tuple(input_shape), int(num_classes))
     if name == "nasnet":
         return NasNetSupernet(space, tuple(input_shape), int(num_classes))
+    if name == "fabric":
+        from nasforge.models.fabric import FabricSupernet  # it subclasses Supernet: imported here
+
+        return FabricSupernet(space, tuple(input_shape), int(num_classes))
     raise ConfigError(
         f"one-shot methods need a space with decision points and a supernet; supported: "
         f"{', '.join(SUPERNET_SPACES)}; got {name!r}"

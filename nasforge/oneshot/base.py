@@ -39,7 +39,8 @@ class SupernetSearch:
     """Train a supernet of ``space`` on ``task`` (see the module docstring).
 
     Args:
-        space: an ``edge-cell`` or ``nasnet`` space (others: :class:`ConfigError` naming the supported).
+        space: an ``edge-cell``, ``nasnet`` or ``fabric`` space (others: :class:`ConfigError` naming the
+            supported).
         task: a :class:`~nasforge.data.Task`.
         epochs: supernet training epochs.
         batch_size, lr (SGD, cosine-annealed to ``lr_min``), momentum, weight_decay, grad_clip: weights.

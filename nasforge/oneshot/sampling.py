@@ -76,9 +76,9 @@ class PathDropout(SupernetSearch):
 
 
 def genotype_weights(space: Any, arch: Architecture) -> dict[str, np.ndarray]:
-    """The 0/1 path weights of ``arch`` in the supernet. Edge-cell: :meth:`one_hot`. NASNet: 1.0 on
-    each block's ``(input, op)`` pairs, so a block reading one input twice runs both ops on that edge;
-    a ``concat`` block is scored as ``add`` (the supernet sums a block's branches)."""
+    """The 0/1 path weights of ``arch`` in the supernet. Edge-cell and fabric: :meth:`one_hot`. NASNet:
+    1.0 on each block's ``(input, op)`` pairs, so a block reading one input twice runs both ops on that
+    edge; a ``concat`` block is scored as ``add`` (the supernet sums a block's branches)."""
     arch = space.canonicalize(space.check(arch))
     if "edges" in arch.genes:
         return space.one_hot(arch)

@@ -21,6 +21,7 @@ SPACES: Registry[type[SearchSpace]] = Registry(
         "edge-cell": "nasforge.space.edge_cell:EdgeCellSpace",
         "multibranch": "nasforge.space.multibranch:MultiBranchSpace",
         "joint": "nasforge.space.joint:JointSpace",
+        "fabric": "nasforge.space.fabric:FabricSpace",
     },
 )
 

@@ -35,7 +35,7 @@ from nasforge.space.base import Decision, SearchSpace
 #: every encoding of the cell spaces (flat view and graph view)
 ENCODINGS: tuple[str, ...] = ("onehot", "tokens", "adjacency", "path")
 #: the kinds of decision point (see :class:`DecisionPoint`)
-POINT_KINDS: tuple[str, ...] = ("op", "depth", "width", "stride", "merge", "skip")
+POINT_KINDS: tuple[str, ...] = ("op", "depth", "width", "stride", "merge", "skip", "edge")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,9 @@ class DecisionPoint:
             registry's one factory signature) that reads state ``input`` of its cell and feeds state
             ``node``. Multi-branch layers also have ``"depth"``, ``"width"``, ``"stride"``, ``"merge"``
             and ``"skip"`` (``candidates`` ``(False, True)``: whether ``node`` reads ``input``) points,
-            plain categorical choices a supernet handles its own way (e.g. SPOS samples them).
+            plain categorical choices a supernet handles its own way (e.g. SPOS samples them). Fabric
+            points are ``"edge"`` points (``candidates`` ``(False, True)``: whether the trellis edge
+            ``input -> node`` is kept; the supernet scales the edge by the ``True`` weight).
         candidates: the choices, in the order of the weight vector.
         cell: which cell type the point belongs to, ``"normal"`` or ``"reduce"`` (NASNet, whose cells
             of one type share their points, as DARTS shares alpha), or ``None`` where the space has one
