@@ -204,6 +204,17 @@ def asha_part(args: argparse.Namespace, tmp: Path, lines: list[str], out: dict[s
                  f"{first - t0:.1f} s after start .. deadline) {fmt(f'{v:.1%}' for v in steady.values())}")
 
 
+def finite(value: Any) -> Any:
+    """``value`` with non-finite floats as the strings ``"inf"`` / ``"nan"`` (strict JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, default=5)
@@ -230,7 +241,7 @@ def main() -> None:
     print(text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
-    Path(args.out).with_suffix(".json").write_text(json.dumps(out, indent=1, default=str))
+    Path(args.out).with_suffix(".json").write_text(json.dumps(finite(out), indent=1, default=str))
 
 
 if __name__ == "__main__":
