@@ -230,7 +230,8 @@ def main() -> None:
     args = p.parse_args()
     lines = [f"bench_multifidelity: seeds {args.first_seed}..{args.first_seed + args.seeds - 1}, "
              f"epochs {args.epochs}, RE trials {args.trials}, HB/BOHB at most {args.hb_trials} trials, "
-             f"cap {args.cap:g} x RE wall, ASHA {args.asha_seconds:g} s"]
+             f"cap {args.cap:g} x RE wall, "
+             + ("ASHA skipped" if args.skip_asha else f"ASHA {args.asha_seconds:g} s")]
     out: dict[str, Any] = {"args": vars(args), "seeds": []}
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_search:
