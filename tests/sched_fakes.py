@@ -1,6 +1,7 @@
 """A budgeted toy evaluator for the scheduler tests: a learning curve per toy genotype, a JSON training
 state that continues exactly (epoch counter and running sum), and a create-or-resume driver for the
-SIGKILL test (``python tests/sched_fakes.py STORE NAME N_TRIALS SLEEP SCHEDULER``)."""
+SIGKILL tests (``python tests/sched_fakes.py STORE NAME N_TRIALS SLEEP SCHEDULER [WORKERS]``; with
+``WORKERS`` the search runs on that many process workers)."""
 
 from __future__ import annotations
 
@@ -105,5 +106,9 @@ def make_study(store: str, name: str, scheduler: str = "hyperband", sleep: float
 if __name__ == "__main__":
     args = sys.argv[1:]
     study = make_study(args[0], args[1], args[4], float(args[3]))
-    study.optimize(n_trials=int(args[2]), show_progress=False)
+    if len(args) > 5:
+        print("PID", os.getpid(), flush=True)
+        study.optimize(n_trials=int(args[2]), workers=int(args[5]), executor="process", show_progress=False)
+    else:
+        study.optimize(n_trials=int(args[2]), show_progress=False)
     print("DONE", len(study.trials), flush=True)

@@ -83,13 +83,20 @@ def test_bad_parameters(bad: dict[str, Any]) -> None:
             nf.schedulers.create(name, **bad)
 
 
-def test_scheduler_refuses_an_evaluator_without_budget(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tabular", [False, True], ids=["toy", "nasbench-graph"])
+def test_scheduler_refuses_an_evaluator_without_budget(tmp_path: Path, tabular: bool) -> None:
     from fakes import ToyEvaluator, ToySpace
 
-    with pytest.raises(ConfigError, match="takes a budget"):
-        nf.Study.create(store=tmp_path / "x.db", name="x", space=ToySpace(),
-                        strategy=nf.strategies.create("random"), evaluator=ToyEvaluator(),
-                        scheduler=nf.schedulers.create("hyperband", max_budget=9))
+    from nasforge.estimate.tabular import TabularEvaluator
+
+    evaluator = TabularEvaluator("nasbench-graph", "cora") if tabular else ToyEvaluator()
+    for name in ("hyperband", "asha", "median-stopping"):
+        with pytest.raises(ConfigError, match="takes a budget") as err:
+            nf.Study.create(store=tmp_path / "x.db", name="x", space=ToySpace(),
+                            strategy=nf.strategies.create("random"), evaluator=evaluator,
+                            scheduler=nf.schedulers.create(name, max_budget=9))
+        assert "\n" not in str(err.value) and (tabular is False or "'tabular'" in str(err.value))
+        assert not (tmp_path / "x.db").exists() or not nf.study.Store(tmp_path / "x.db").has_study("x")
 
 
 def test_corrupt_checkpoint_restarts_from_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
