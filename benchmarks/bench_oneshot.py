@@ -10,9 +10,13 @@ Methods (each on every seed):
   ``--max-param-free`` parameter-free ops in the derived cell; not in the default list).
 * ``spos``: SPOS supernet (``--supernet-epochs``), regularized evolution on the supernet
   (``--spos-queries`` queries scored by shared weights after BN recalibration), best retrained.
+* ``enas``: ENAS (``--supernet-epochs`` epochs on the halved training split, alternating shared-weight
+  training on controller-sampled paths and ``--enas-controller-steps`` REINFORCE steps per epoch), then
+  ``--enas-samples`` genotypes sampled from the controller scored by shared weights, best retrained.
 
 Search wall time: RE's whole loop; a one-shot method's supernet training + derivation (+ RE on the
-supernet for SPOS); the final retraining is printed apart (``retrain s``) as RE's best is not retrained.
+supernet for SPOS, + controller training and scoring its samples for ENAS); the final retraining is
+printed apart (``retrain s``) as RE's best is not retrained.
 Ratios per seed (``acc - RE acc`` in points, ``search time / RE search time``), then mean and spread
 (min..max) over the seeds. Selection uses the validation split only; test accuracy is reported.
 
@@ -87,6 +91,29 @@ def run_oneshot(method: str, space: Any, task: Any, ev: TrainEvaluator, args: ar
             "param_free_share": param_free_share(space, arch)}
 
 
+def run_enas(space: Any, task: Any, ev: TrainEvaluator, args: argparse.Namespace,
+             seed: int) -> dict[str, Any]:
+    """ENAS: controller + shared weights, ``--enas-samples`` controller samples scored, best retrained."""
+    from nasforge.oneshot.enas import Enas
+
+    started = time.perf_counter()
+    search = Enas(space, task, epochs=args.supernet_epochs, batch_size=args.batch_size, seed=seed,
+                  device=args.device, controller_steps=args.enas_controller_steps).run()
+    top = search.candidates(samples=args.enas_samples, top_k=1)
+    arch = Architecture(space.name, top[0]["genes"])
+    search_s = time.perf_counter() - started
+    t0 = time.perf_counter()
+    m = train(ev, arch, derive_seed(seed, 0))
+    return {"search_s": search_s, "valid_acc": m["valid_acc"], "test_acc": m["test_acc"],
+            "retrain_s": time.perf_counter() - t0, "genes": arch.genes,
+            "param_free_share": param_free_share(space, arch), "supernet_valid_acc": top[0]["valid_acc"],
+            "controller": search.record()["controller_history"]}
+
+
+#: methods with their own runner ``(space, task, ev, args, seed) -> result``
+RUNNERS: dict[str, Any] = {"enas": run_enas}
+
+
 def spread(values: list[float], fmt: str) -> str:
     mean = statistics.fmean(values)
     return f"{format(mean, fmt)} [{format(min(values), fmt)} .. {format(max(values), fmt)}]"
@@ -95,12 +122,14 @@ def spread(values: list[float], fmt: str) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", default="1000,1001,1002")
-    p.add_argument("--methods", default="re,darts1,darts2,spos")
+    p.add_argument("--methods", default="re,darts1,darts2,spos,enas")
     p.add_argument("--re-trials", type=int, default=50)
     p.add_argument("--epochs", type=int, default=8,
                    help="stand-alone training epochs (RE trials, retraining)")
     p.add_argument("--supernet-epochs", type=int, default=10)
     p.add_argument("--spos-queries", type=int, default=100)
+    p.add_argument("--enas-controller-steps", type=int, default=50, help="ENAS controller steps per epoch")
+    p.add_argument("--enas-samples", type=int, default=100, help="controller samples ENAS scores at the end")
     p.add_argument("--max-param-free", type=int, default=2,
                    help="cap on parameter-free ops in the cells of the darts*cap methods")
     p.add_argument("--nodes", type=int, default=4)
@@ -121,13 +150,17 @@ def main() -> None:
     lines = [f"bench_oneshot: MNIST-1D ({len(task.y_train)} train / {len(task.y_valid)} valid / "
              f"{len(task.y_test)} test), edge-cell nodes={args.nodes} channels={args.channels} "
              f"cells_per_stage={args.cells_per_stage}; RE {args.re_trials} x {args.epochs} epochs; supernets "
-             f"{args.supernet_epochs} epochs; SPOS + RE {args.spos_queries} queries; retrain {args.epochs} "
-             f"epochs; seeds {seeds}; torch threads 1"]
+             f"{args.supernet_epochs} epochs; SPOS + RE {args.spos_queries} queries; ENAS "
+             f"{args.enas_controller_steps} controller steps/epoch, {args.enas_samples} samples; "
+             f"retrain {args.epochs} epochs; seeds {seeds}; torch threads 1"]
     results: dict[str, dict[int, dict[str, Any]]] = {m: {} for m in methods}
     for seed in seeds:
         for method in methods:
-            r = (run_re(space, ev, args.re_trials, seed) if method == "re"
-                 else run_oneshot(method, space, task, ev, args, seed))
+            if method in RUNNERS:
+                r = RUNNERS[method](space, task, ev, args, seed)
+            else:
+                r = (run_re(space, ev, args.re_trials, seed) if method == "re"
+                     else run_oneshot(method, space, task, ev, args, seed))
             results[method][seed] = r
             print(json.dumps({"seed": seed, "method": method, **r}), flush=True)
     lines.append("")

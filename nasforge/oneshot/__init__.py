@@ -1,4 +1,5 @@
-"""Weight-sharing searches that end in genotypes: DARTS (first and second order), SPOS, path dropout.
+"""Weight-sharing searches that end in genotypes: DARTS (first and second order), SPOS, path dropout,
+ENAS.
 
 A one-shot method is a study phase (:mod:`nasforge.oneshot.phase`): it trains a supernet of the
 study's space (:mod:`nasforge.models.supernet`), derives genotypes from it, and hands them to the
@@ -21,6 +22,7 @@ ONESHOT: Registry[Any] = Registry(
         "darts": "nasforge.oneshot.strategy:DartsStrategy",
         "spos": "nasforge.oneshot.strategy:SposStrategy",
         "path-dropout": "nasforge.oneshot.strategy:PathDropoutStrategy",
+        "enas": "nasforge.oneshot.enas:EnasStrategy",
         "retrain": "nasforge.oneshot.strategy:RetrainStrategy",
     },
 )

@@ -52,11 +52,13 @@ class TokenPolicy(nn.Module):
         self.offsets = np.concatenate([[1], 1 + np.cumsum(self.sizes)[:-1]]).astype(int)
 
     def run(self, active: Callable[[Sequence[int]], Sequence[bool]], tokens: Sequence[int] | None = None,
-            draw: Draw | None = None, temperature: float = 1.0
+            draw: Draw | None = None, temperature: float = 1.0, tanh_constant: float | None = None
             ) -> tuple[list[int], torch.Tensor, torch.Tensor]:
         """Sample (``tokens`` None: each token ``draw(probs)``) or score ``tokens``; returns
         ``(tokens, log p, entropy)`` summed over the active decisions. ``active(chosen)`` says which
-        decisions matter given the tokens chosen so far (e.g. ``space.active``)."""
+        decisions matter given the tokens chosen so far (e.g. ``space.active``). The logits are the
+        head's output divided by ``temperature``, then, with ``tanh_constant`` ``c``, squashed to
+        ``c * tanh(logits)`` (ENAS's bound on how peaked the policy can get)."""
         if tokens is None and draw is None:
             raise ValueError("TokenPolicy.run needs tokens to score or a draw function to sample")
         h = self.hidden
@@ -70,6 +72,8 @@ class TokenPolicy(nn.Module):
                 continue
             state = self.cell(inp, state)
             logits = self.heads[i](state[0])[0] / temperature
+            if tanh_constant is not None:
+                logits = tanh_constant * torch.tanh(logits)
             log_probs = torch.log_softmax(logits, dim=-1)
             if tokens is None:
                 probs = log_probs.exp().detach().double().numpy()
