@@ -56,7 +56,7 @@ def _independent_logp_entropy(policy: TokenPolicy, tokens: list[int], temperatur
 
 def test_controller_gradient_is_the_reinforce_estimate(task):
     space = spaces.create("edge-cell", **EDGE)
-    weight, reward, baseline = 0.01, 0.7, 0.25
+    weight, reward, baseline = 0.5, 0.7, 0.25
     search = Enas(space, task, epochs=1, entropy_weight=weight, baseline_decay=0.9, **FAST)
     search.reward = lambda arch, x, y: reward  # a known reward
     search.baseline = baseline
@@ -64,11 +64,18 @@ def test_controller_gradient_is_the_reinforce_estimate(task):
     out = search.controller_step(search.x_a[:8], search.y_a[:8])
     tokens = list(space.to_flat(out["arch"]))
     logp, entropy = _independent_logp_entropy(before, tokens, 5.0, 1.1)
-    expected = torch.autograd.grad(-(reward - baseline) * logp - weight * entropy, list(before.parameters()))
+    params = list(before.parameters())
+    g_logp = torch.autograd.grad(logp, params, retain_graph=True)
+    g_entropy = torch.autograd.grad(entropy, params)
+    expected = [-(reward - baseline) * a - weight * b for a, b in zip(g_logp, g_entropy, strict=True)]
     got = [p.grad for p in search.policy.parameters()]
     assert len(got) == len(expected) and all(g is not None for g in got)
     for g, e in zip(got, expected, strict=True):
-        assert torch.allclose(g, e, atol=1e-6, rtol=1e-5)
+        assert torch.allclose(g, e, atol=1e-7, rtol=1e-5)
+    # the check can tell: without the entropy term, or with another baseline, it would not match
+    gap = lambda est: max(float((g - e).abs().max()) for g, e in zip(got, est, strict=True))  # noqa: E731
+    assert gap([-(reward - baseline) * a for a in g_logp]) > 1e-4
+    assert gap([-(reward - 0.3) * a - weight * b for a, b in zip(g_logp, g_entropy, strict=True)]) > 1e-3
     moved = zip(search.policy.parameters(), before.parameters(), strict=True)
     assert any(not torch.equal(p, q) for p, q in moved)  # and Adam stepped
     assert out["reward"] == reward and search.baseline == pytest.approx(0.9 * baseline + 0.1 * reward)
