@@ -163,9 +163,8 @@ class Enas(SupernetSearch):
             out = self.controller_step(*self.reward_batch())
             rewards.append(out["reward"])
             entropies.append(out["entropy"])
-        mean = lambda v: sum(v) / len(v) if v else float("nan")  # noqa: E731
-        return {"reward": mean(rewards), "entropy": mean(entropies),
-                "baseline": float("nan") if self.baseline is None else self.baseline,
+        mean = lambda v: sum(v) / len(v) if v else None  # noqa: E731  (None: JSON has no NaN)
+        return {"reward": mean(rewards), "entropy": mean(entropies), "baseline": self.baseline,
                 "greedy": self.greedy().to_dict()}
 
     # -- derivation ---------------------------------------------------------------------------
