@@ -116,6 +116,21 @@ def test_tiny_enas_search_derives_valid_genotypes(name, params, task):
     space.validate(Architecture.from_dict(record["greedy"]))
 
 
+def test_param_free_cap_and_reward_split(task):
+    from nasforge.oneshot.derive import chosen_ops, is_param_free
+    from nasforge.space.architecture import Architecture
+
+    space = spaces.create("edge-cell", **EDGE)
+    search = Enas(space, task, epochs=1, **FAST).run()
+    capped = search.candidates(samples=20, top_k=5, max_param_free=0)
+    for t in capped:
+        assert not any(map(is_param_free, chosen_ops(space, Architecture(space.name, t["genes"]))))
+    halves = Enas(space, task, epochs=1, **FAST)
+    assert len(halves.y_w) + len(halves.y_a) == len(task.y_train)
+    valid = Enas(space, task, epochs=1, reward_split="valid", **FAST)
+    assert len(valid.y_w) == len(task.y_train) and torch.equal(valid.y_a, valid.y_valid)
+
+
 _RUN = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
@@ -155,11 +170,12 @@ def test_enas_killed_mid_search_resumes_at_its_last_epoch(tmp_path, task):
     ({"controller_lr": 0.0}, "controller_lr"), ({"controller_lr": -1e-3}, "controller_lr"),
     ({"baseline_decay": 1.0}, "baseline_decay"), ({"entropy_weight": -1}, "entropy_weight"),
     ({"final": "best"}, "final"), ({"samples": 0}, "samples"), ({"warmup": 1}, "does not take"),
+    ({"reward_split": "test"}, "reward_split"), ({"max_param_free": -1}, "max_param_free"),
 ])
 def test_bad_options_raise_a_config_error(options, needle, task):
     with pytest.raises(ConfigError, match=needle):
         EnasStrategy(**options)
-    if set(options) & {"controller_lr", "baseline_decay", "entropy_weight"}:
+    if set(options) & {"controller_lr", "baseline_decay", "entropy_weight", "reward_split"}:
         with pytest.raises(ConfigError, match=needle):
             Enas(spaces.create("edge-cell", **EDGE), task, epochs=1, **options)
 

@@ -36,6 +36,7 @@ import torch
 from nasforge.checks import check_choice, check_int, check_number
 from nasforge.errors import ConfigError
 from nasforge.oneshot.base import SupernetSearch
+from nasforge.oneshot.derive import chosen_ops, is_param_free
 from nasforge.oneshot.sampling import genotype_weights, score
 from nasforge.oneshot.strategy import TRAIN_KEYS, OneShotStrategy, _check_keys
 from nasforge.space.architecture import Architecture
@@ -44,9 +45,10 @@ from nasforge.strategies.policy import TokenPolicy, greedy
 #: the controller's options and their defaults
 CONTROLLER_DEFAULTS: dict[str, Any] = {"hidden": 64, "controller_lr": 0.005, "controller_steps": 50,
                                        "baseline_decay": 0.95, "entropy_weight": 1e-3, "temperature": 5.0,
-                                       "tanh_constant": 1.1, "reward_batch": 256}
+                                       "tanh_constant": 1.1, "reward_batch": 256, "reward_split": "half"}
 #: the derivation's options and their defaults
-DERIVE_DEFAULTS: dict[str, Any] = {"samples": 100, "top_k": 1, "final": "sample", "calib_batches": 4}
+DERIVE_DEFAULTS: dict[str, Any] = {"samples": 100, "top_k": 1, "final": "sample", "calib_batches": 4,
+                                   "max_param_free": None}
 FINALS = ("sample", "argmax", "both")
 
 
@@ -63,7 +65,8 @@ def check_controller(options: dict[str, Any]) -> dict[str, Any]:
             "temperature": check_number("temperature", o["temperature"], 0.0, low_open=True),
             "tanh_constant": check_number("tanh_constant", o["tanh_constant"], 0.0, low_open=True,
                                           allow_none=True),
-            "reward_batch": check_int("reward_batch", o["reward_batch"], 2)}
+            "reward_batch": check_int("reward_batch", o["reward_batch"], 2),
+            "reward_split": check_choice("reward_split", o["reward_split"], ("half", "valid"))}
 
 
 def check_derive(options: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +74,8 @@ def check_derive(options: dict[str, Any]) -> dict[str, Any]:
     o = {**DERIVE_DEFAULTS, **options}
     return {"samples": check_int("samples", o["samples"], 1), "top_k": check_int("top_k", o["top_k"], 1),
             "final": check_choice("final", o["final"], FINALS),
-            "calib_batches": check_int("calib_batches", o["calib_batches"], 1)}
+            "calib_batches": check_int("calib_batches", o["calib_batches"], 1),
+            "max_param_free": check_int("max_param_free", o["max_param_free"], 0, allow_none=True)}
 
 
 class Enas(SupernetSearch):
@@ -86,7 +90,10 @@ class Enas(SupernetSearch):
         temperature, tanh_constant: the controller's logits are ``tanh_constant * tanh(l / temperature)``
             (5.0 and 1.1, as the ENAS code; ``tanh_constant=None``: plain ``l / temperature``), which
             bounds how peaked the policy gets.
-        reward_batch: samples of the reward half each reward is measured on (256).
+        reward_batch: samples of the reward data each reward is measured on (256).
+        reward_split: ``"half"`` (the training split halved: weights / rewards) or ``"valid"`` (the
+            weights train on the whole training split, rewards come from the validation split, as
+            the paper).
         **kwargs: :class:`~nasforge.oneshot.base.SupernetSearch` (epochs, lr, seed, device, ...).
     """
 
@@ -101,6 +108,12 @@ class Enas(SupernetSearch):
         self.controller_optimizer = torch.optim.Adam(self.policy.parameters(),
                                                      lr=self.options["controller_lr"])
         self.baseline: float | None = None
+
+    def _load_data(self) -> None:
+        super()._load_data()
+        if self.options["reward_split"] == "valid":  # the weights get both halves, rewards the valid split
+            self.x_w, self.y_w = torch.cat([self.x_w, self.x_a]), torch.cat([self.y_w, self.y_a])
+            self.x_a, self.y_a = self.x_valid, self.y_valid
 
     # -- the controller -----------------------------------------------------------------------
     def _logit_options(self) -> dict[str, Any]:
@@ -147,7 +160,7 @@ class Enas(SupernetSearch):
         return {"arch": arch, "reward": reward, "baseline": baseline, "entropy": float(entropy.detach())}
 
     def reward_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``reward_batch`` random samples of the reward half (drawn with the search's generator)."""
+        """``reward_batch`` random samples of the reward data (drawn with the search's generator)."""
         idx = torch.randperm(len(self.y_a), generator=self.generator)[: self.options["reward_batch"]]
         idx = idx.to(self.x_a.device)
         return self.x_a[idx], self.y_a[idx]
@@ -168,14 +181,21 @@ class Enas(SupernetSearch):
                 "greedy": self.greedy().to_dict()}
 
     # -- derivation ---------------------------------------------------------------------------
-    def candidates(self, samples: int = 100, top_k: int = 1, final: str = "sample",
-                   calib_batches: int = 4) -> list[dict[str, Any]]:
+    def candidates(self, samples: int = 100, top_k: int = 1, final: str = "sample", calib_batches: int = 4,
+                   max_param_free: int | None = None) -> list[dict[str, Any]]:
         """The ``top_k`` best distinct genotypes among the controller's ``samples`` draws and/or its
-        argmax (``final``), by shared-weight validation accuracy: ``[{"genes", "valid_acc"}]``."""
-        o = check_derive({"samples": samples, "top_k": top_k, "final": final, "calib_batches": calib_batches})
+        argmax (``final``), by shared-weight validation accuracy: ``[{"genes", "valid_acc"}]``. With
+        ``max_param_free`` (the guard of :mod:`~nasforge.oneshot.derive`), genotypes with more
+        parameter-free ops are passed over unless no candidate has that few."""
+        o = check_derive({"samples": samples, "top_k": top_k, "final": final, "calib_batches": calib_batches,
+                          "max_param_free": max_param_free})
         pool = [self.greedy()] if o["final"] in ("argmax", "both") else []
         if o["final"] in ("sample", "both"):
             pool += [self.sample()[0] for _ in range(o["samples"])]
+        if o["max_param_free"] is not None:
+            kept = [a for a in pool
+                    if sum(map(is_param_free, chosen_ops(self.space, a))) <= o["max_param_free"]]
+            pool = kept or pool
         seen, scored = set(), []
         for n, arch in enumerate(pool):
             key = self.space.canonical_hash(arch)
@@ -213,11 +233,11 @@ class EnasStrategy(OneShotStrategy):
 
     Options (``--strategy-opt KEY=VALUE``): the controller's ``hidden`` (64), ``controller_lr``
     (0.005, > 0), ``controller_steps`` (50 per epoch), ``baseline_decay`` (0.95), ``entropy_weight``
-    (1e-3), ``temperature`` (5.0), ``tanh_constant`` (1.1), ``reward_batch`` (256); the derivation's
-    ``samples`` (100), ``top_k`` (1), ``final`` (``sample`` | ``argmax`` | ``both``),
-    ``calib_batches`` (4); and the supernet's ``epochs``, ``batch_size``, ``lr``, ``lr_min``,
-    ``momentum``, ``weight_decay``, ``grad_clip``. The ``top_k`` derived genotypes are retrained
-    from scratch as ordinary trials.
+    (1e-3), ``temperature`` (5.0), ``tanh_constant`` (1.1), ``reward_batch`` (256), ``reward_split``
+    (``half`` | ``valid``); the derivation's ``samples`` (100), ``top_k`` (1), ``final`` (``sample``
+    | ``argmax`` | ``both``), ``calib_batches`` (4), ``max_param_free`` (None); and the supernet's
+    ``epochs``, ``batch_size``, ``lr``, ``lr_min``, ``momentum``, ``weight_decay``, ``grad_clip``.
+    The ``top_k`` derived genotypes are retrained from scratch as ordinary trials.
     """
 
     name = "enas"
