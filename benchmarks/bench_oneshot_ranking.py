@@ -2,7 +2,7 @@
 
 On MNIST-1D and the edge-cell space, ``--archs`` random architectures (distinct canonical cells, drawn
 with ``--seed``) are each trained stand-alone for ``--epochs`` epochs (their validation accuracy is the
-ground truth). Three cheap estimators rank the same architectures, each at about the same wall time:
+ground truth). The cheap estimators rank the same architectures, each at about the same wall time:
 
 * ``one-epoch``: each architecture trained from scratch for 1 epoch (its validation accuracy); its
   total wall time ``T`` is the budget of the other two;
@@ -11,6 +11,9 @@ ground truth). Three cheap estimators rank the same architectures, each at about
 * ``path-dropout``: the same with the path-dropout supernet (Bender et al. 2018 schedule);
 * ``smash``: the SMASH hypernetwork trained the same way (one random architecture per batch), every
   architecture scored with the weights generated from its encoding after BN recalibration.
+* ``enas``: ENAS's shared weights (controller-sampled paths on half the training split, the controller
+  trained by REINFORCE on the other half) trained within the same budget, each architecture scored by
+  its path after BN recalibration (``--estimators`` picks the extra estimators; default all).
 
 For each: Kendall tau against the stand-alone accuracies and a 95% bootstrap interval (``--boot``
 resamples of the architectures), plus its wall time. Bar: tau >= 0.3 for SPOS. Defaults are the
@@ -88,13 +91,27 @@ def supernet_scores(cls: Any, space: Any, task: Any, archs: list[Any], budget: f
     return scores, time.perf_counter() - started, epochs
 
 
-def smash_scores(space: Any, task: Any, archs: list[Any], budget: float,
-                 args: Any) -> tuple[list[float], float, int]:
+def smash_estimator(space: Any, task: Any, archs: list[Any], budget: float,
+                    args: Any) -> tuple[list[float], float, str]:
     """SMASH: scores with generated weights from a hypernetwork trained within ``budget`` seconds."""
     from nasforge.oneshot.smash import Smash
 
-    return supernet_scores(Smash, space, task, archs, budget, args,
-                           scorer=lambda search, arch: search.score(arch)["valid_acc"])
+    scores, secs, epochs = supernet_scores(Smash, space, task, archs, budget, args,
+                                           scorer=lambda search, arch: search.score(arch)["valid_acc"])
+    return scores, secs, f"{epochs} hypernetwork epochs + scoring"
+
+
+def enas_estimator(space: Any, task: Any, archs: list[Any], budget: float,
+                   args: Any) -> tuple[list[float], float, str]:
+    """ENAS's shared-weight scores of ``archs`` within ``budget`` seconds: (scores, wall s, note)."""
+    from nasforge.oneshot.enas import Enas
+
+    scores, secs, epochs = supernet_scores(Enas, space, task, archs, budget, args)
+    return scores, secs, f"{epochs} ENAS epochs + scoring"
+
+
+#: extra estimators ``(space, task, archs, budget, args) -> (scores, wall s, note)``
+ESTIMATORS: dict[str, Any] = {"smash": smash_estimator, "enas": enas_estimator}
 
 
 def main() -> None:
@@ -107,6 +124,7 @@ def main() -> None:
     p.add_argument("--channels", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--drop-rate", type=float, default=0.5)
+    p.add_argument("--estimators", default=",".join(ESTIMATORS), help="extra estimators to run")
     p.add_argument("--out", default=None)
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -128,7 +146,8 @@ def main() -> None:
         t_one += time.perf_counter() - t0
     spos, t_spos, e_spos = supernet_scores(Spos, space, task, archs, t_one, args)
     pd, t_pd, e_pd = supernet_scores(PathDropout, space, task, archs, t_one, args, drop_rate=args.drop_rate)
-    sm, t_sm, e_sm = smash_scores(space, task, archs, t_one, args)
+    extra = {name: ESTIMATORS[name](space, task, archs, t_one, args)
+             for name in args.estimators.split(",") if name}
     lines = [f"bench_oneshot_ranking: MNIST-1D, edge-cell nodes={args.nodes} channels={args.channels}, "
              f"{len(archs)} random distinct cells (seed {args.seed}), ground truth = valid acc after "
              f"{args.epochs} stand-alone epochs ({t_full:.0f}s), bootstrap {args.boot}; torch threads 1", "",
@@ -136,7 +155,7 @@ def main() -> None:
     for name, est, secs, note in (("one-epoch", one, t_one, "1 epoch each"),
                                   ("spos", spos, t_spos, f"{e_spos} supernet epochs + scoring"),
                                   ("path-dropout", pd, t_pd, f"{e_pd} supernet epochs + scoring"),
-                                  ("smash", sm, t_sm, f"{e_sm} hypernetwork epochs + scoring")):
+                                  *((n, sc, t, note) for n, (sc, t, note) in extra.items())):
         tau, lo, hi = tau_ci(est, truth, args.boot, args.seed)
         lines.append(f"{name:14} {tau:7.3f} [{lo:6.3f}, {hi:6.3f}] {secs:8.1f}  {note}; wall / one-epoch "
                      f"{secs / t_one:.2f}")
@@ -145,7 +164,8 @@ def main() -> None:
     lines.append("pairs (stand-alone, one-epoch, spos, path-dropout): " + json.dumps(
         [[round(a, 4), round(b, 4), round(c, 4), round(d, 4)] for a, b, c, d in zip(truth, one, spos, pd,
                                                                                    strict=True)]))
-    lines.append("smash scores (same order): " + json.dumps([round(v, 4) for v in sm]))
+    for name, (sc, _, _) in extra.items():
+        lines.append(f"{name} scores (same order): " + json.dumps([round(v, 4) for v in sc]))
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -1,5 +1,5 @@
 """Weight-sharing searches that end in genotypes: DARTS (first and second order), SPOS, path dropout,
-SMASH (a hypernetwork generating the weights).
+SMASH (a hypernetwork generating the weights), ENAS.
 
 A one-shot method is a study phase (:mod:`nasforge.oneshot.phase`): it trains a supernet of the
 study's space (:mod:`nasforge.models.supernet`), derives genotypes from it, and hands them to the
@@ -23,6 +23,7 @@ ONESHOT: Registry[Any] = Registry(
         "spos": "nasforge.oneshot.strategy:SposStrategy",
         "path-dropout": "nasforge.oneshot.strategy:PathDropoutStrategy",
         "smash": "nasforge.oneshot.smash:SmashStrategy",
+        "enas": "nasforge.oneshot.enas:EnasStrategy",
         "retrain": "nasforge.oneshot.strategy:RetrainStrategy",
     },
 )

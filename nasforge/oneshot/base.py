@@ -136,7 +136,8 @@ class SupernetSearch:
         raise NotImplementedError
 
     def end_epoch(self) -> dict[str, Any]:
-        """Per-epoch record added to :attr:`history` (subclasses add their own keys)."""
+        """Work after an epoch's batches (counted in :attr:`seconds`) and its record added to
+        :attr:`history` (subclasses add their own keys)."""
         return {}
 
     def run(self, on_epoch: Any = None) -> SupernetSearch:
@@ -155,8 +156,9 @@ class SupernetSearch:
             if not math.isfinite(train_loss):
                 raise EvaluationError("non_finite",
                                       f"supernet loss became {train_loss} in epoch {self.epoch}")
+            extra = self.end_epoch()  # timed with the epoch (ENAS trains its controller here)
             self.seconds += time.perf_counter() - started
-            self.history.append({"epoch": self.epoch, "train_loss": train_loss, **self.end_epoch()})
+            self.history.append({"epoch": self.epoch, "train_loss": train_loss, **extra})
             self.save()
             if on_epoch is not None:
                 on_epoch(self)

@@ -1,9 +1,10 @@
 """REINFORCE controller (Zoph & Le, "Neural Architecture Search with Reinforcement Learning", ICLR 2017).
 
-An LSTM policy emits the genotype as the space's flat decisions (``space.decisions()``), one token at
-a time: each step feeds the embedding of the previous token, and a per-decision softmax head picks
-the next one. Decisions that are inactive given the earlier tokens (``space.active``) are skipped
-(they read 0 and add no log-probability). Every told trial is one episode: the policy takes a
+An LSTM policy (:class:`~nasforge.strategies.policy.TokenPolicy`, shared with ENAS) emits the
+genotype as the space's flat decisions (``space.decisions()``), one token at a time: each step feeds
+the embedding of the previous token, and a per-decision softmax head picks the next one. Decisions
+that are inactive given the earlier tokens (``space.active``) are skipped (they read 0 and add no
+log-probability). Every told trial is one episode: the policy takes a
 REINFORCE step on ``-(R - b) * log p(arch) - entropy_weight * H``, with ``b`` an exponential moving
 average of the rewards (the paper's baseline) and rewards standardised by their running spread.
 Torch is seeded from the strategy seed and runs on one thread, so replaying the told trials
@@ -14,8 +15,6 @@ rebuilds the same policy and the same next proposal. When a sample is already ev
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import numpy as np
 
 from nasforge.checks import check_number
 from nasforge.strategies.base import Strategy, positive_int
@@ -58,49 +57,21 @@ class ReinforceController(Strategy):
     def on_setup(self) -> None:
         import torch
 
+        from nasforge.strategies.policy import TokenPolicy
+
         torch.set_num_threads(1)
         space = self._space()
         self.sizes = [d.n for d in space.decisions()]
-        gen = torch.Generator().manual_seed(self.seed)
-        h = self.params["hidden"]
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)))
-            self.embed = torch.nn.Embedding(sum(self.sizes) + 1, h)
-            self.cell = torch.nn.LSTMCell(h, h)
-            self.heads = torch.nn.ModuleList(torch.nn.Linear(h, n) for n in self.sizes)
-        self.offsets = np.concatenate([[1], 1 + np.cumsum(self.sizes)[:-1]]).astype(int)
-        params = [*self.embed.parameters(), *self.cell.parameters(), *self.heads.parameters()]
-        self.optimizer = torch.optim.Adam(params, lr=self.params["lr"])
+        self.policy = TokenPolicy(self.sizes, self.params["hidden"], self.seed)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.params["lr"])
         self.baseline: float | None = None
         self.spread = 1.0
 
     def _run(self, tokens: Sequence[int] | None) -> tuple[list[int], object, object]:
         """Sample (``tokens`` None, using ``self.rng``) or score ``tokens``: (tokens, logp, entropy)."""
-        import torch
-
-        space = self._space()
-        h = self.params["hidden"]
-        state = (torch.zeros(1, h), torch.zeros(1, h))
-        inp = self.embed(torch.zeros(1, dtype=torch.long))
-        chosen = [0] * len(self.sizes)
-        logp = torch.zeros(())
-        entropy = torch.zeros(())
-        for i, n in enumerate(self.sizes):
-            if not space.active(chosen)[i]:
-                continue
-            state = self.cell(inp, state)
-            logits = self.heads[i](state[0])[0] / self.params["temperature"]
-            log_probs = torch.log_softmax(logits, dim=-1)
-            if tokens is None:
-                probs = log_probs.exp().detach().double().numpy()
-                token = int(self.rng.choice(n, p=probs / probs.sum()))
-            else:
-                token = int(tokens[i])
-            chosen[i] = token
-            logp = logp + log_probs[token]
-            entropy = entropy - (log_probs.exp() * log_probs).sum()
-            inp = self.embed(torch.tensor([int(self.offsets[i]) + token]))
-        return chosen, logp, entropy
+        return self.policy.run(self._space().active, tokens,
+                               draw=lambda p: int(self.rng.choice(len(p), p=p)),
+                               temperature=self.params["temperature"])
 
     def propose(self) -> Candidate:
         import torch
