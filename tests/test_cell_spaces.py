@@ -336,8 +336,17 @@ def test_every_strategy_searches_every_cell_space(strategy_name: str) -> None:
         strategies.STRATEGIES.get(strategy_name)
     except (ImportError, RegistryError) as exc:
         pytest.skip(f"strategy {strategy_name!r} is not importable yet: {exc}")
+    from nasforge.errors import MorphismError
+    from nasforge.models.morphisms import supports
+
+    needs_morphisms = getattr(strategies.STRATEGIES.get(strategy_name), "requires_morphisms", False)
     for name in CELL_SPACES:
         space = spaces.create(name)
+        if needs_morphisms and not supports(space):  # refused up front, in one line
+            with pytest.raises(MorphismError, match="morphisms") as info:
+                strategies.create(strategy_name).setup(space, seed=3)
+            assert "\n" not in str(info.value)
+            continue
         strategy = strategies.create(strategy_name).setup(space, seed=3)
         seen = set()
         for number in range(10):
