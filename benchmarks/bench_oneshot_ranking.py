@@ -17,7 +17,9 @@ nothing. Every estimator in :data:`ESTIMATORS` then scores the same architecture
   over its decision points (edges), of the softmaxed alpha of the op it chose (the one-shot model's
   own ranking, no forward pass);
 * ``smash``: the SMASH hypernetwork trained the same way, every architecture scored with the weights
-  generated from its encoding after batch-norm recalibration.
+  generated from its encoding after batch-norm recalibration;
+* ``retrain``: not an estimator but its ceiling: the ground-truth training repeated with other seeds
+  (how far seed noise alone moves the ranking; costs as much as the ground truth).
 
 For each: Kendall tau, Spearman rho and top-``k`` overlap (share of the true top-``k`` in the
 estimator's top-``k``) against the ground truth, each with a 95% bootstrap interval (``--boot``
@@ -82,14 +84,17 @@ def ground_truth(space: Any, task: Any, args: Any) -> tuple[list[Any], list[floa
 
 
 # -- estimators: fn(space, task, archs, budget, args) -> (scores, wall seconds, epochs) ---------------
-def trained_scores(epochs: int) -> Any:
+def trained_scores(epochs: int | None) -> Any:
+    """Each architecture trained from scratch for ``epochs`` (``None``: the ground truth's ``--epochs``)
+    with seeds other than its ground-truth run's."""
     def run(space: Any, task: Any, archs: list[Any], budget: float, args: Any) -> Scores:
-        ev = TrainEvaluator(task, space=space, epochs=epochs, batch_size=args.batch_size, latency_repeats=0,
+        n = args.epochs if epochs is None else epochs
+        ev = TrainEvaluator(task, space=space, epochs=n, batch_size=args.batch_size, latency_repeats=0,
                             device="cpu", threads=1)
         started = time.perf_counter()
         scores = [ev.evaluate(a, EvalContext(seed=derive_seed(args.seed + 1, k)))["valid_acc"]
                   for k, a in enumerate(archs)]
-        return scores, time.perf_counter() - started, epochs
+        return scores, time.perf_counter() - started, n
     return run
 
 
@@ -153,6 +158,8 @@ ESTIMATORS: dict[str, tuple[Any, str]] = {
     "path-dropout": (path_dropout_scores, "{e} supernet epochs + scoring"),
     "darts": (darts_scores, "{e} DARTS (1st order) epoch(s); mean softmaxed alpha of chosen ops"),
     "smash": (smash_scores, "{e} hypernetwork epochs + scoring"),
+    "retrain": (trained_scores(None), "the ground-truth training again ({e} epochs), other seeds: "
+                "the noise ceiling"),
 }
 
 
