@@ -88,12 +88,18 @@ def run_oneshot(method: str, space: Any, task: Any, ev: TrainEvaluator, args: ar
         search = Spos(space, task, **common).run()
         top = search_on_supernet(search, "regularized-evolution", args.spos_queries, 1, seed=seed)
         arch = Architecture(space.name, top[0]["genes"])
+    return retrained(ev, space, arch, seed, started)
+
+
+def retrained(ev: TrainEvaluator, space: Any, arch: Architecture, seed: int, started: float,
+              **extra: Any) -> dict[str, Any]:
+    """A method's result: its search time (since ``started``), then ``arch`` retrained from scratch."""
     search_s = time.perf_counter() - started
     t0 = time.perf_counter()
     m = train(ev, arch, derive_seed(seed, 0))
     return {"search_s": search_s, "valid_acc": m["valid_acc"], "test_acc": m["test_acc"],
             "retrain_s": time.perf_counter() - t0, "genes": arch.genes,
-            "param_free_share": param_free_share(space, arch)}
+            "param_free_share": param_free_share(space, arch), **extra}
 
 
 def run_smash(space: Any, task: Any, ev: TrainEvaluator, args: argparse.Namespace,
@@ -106,12 +112,7 @@ def run_smash(space: Any, task: Any, ev: TrainEvaluator, args: argparse.Namespac
                    device=args.device).run()
     top = smash_search(search, args.smash_queries, args.smash_perturb, 1, seed=seed)
     arch = Architecture(space.name, top[0]["genes"])
-    search_s = time.perf_counter() - started
-    t0 = time.perf_counter()
-    m = train(ev, arch, derive_seed(seed, 0))
-    return {"search_s": search_s, "valid_acc": m["valid_acc"], "test_acc": m["test_acc"],
-            "retrain_s": time.perf_counter() - t0, "genes": arch.genes, "smash_score": top[0]["valid_acc"],
-            "param_free_share": param_free_share(space, arch)}
+    return retrained(ev, space, arch, seed, started, smash_score=top[0]["valid_acc"])
 
 
 def run_enas(space: Any, task: Any, ev: TrainEvaluator, args: argparse.Namespace, seed: int,
@@ -127,13 +128,8 @@ def run_enas(space: Any, task: Any, ev: TrainEvaluator, args: argparse.Namespace
     top = search.candidates(samples=args.enas_samples, top_k=1,
                             max_param_free=args.max_param_free if cap else None)
     arch = Architecture(space.name, top[0]["genes"])
-    search_s = time.perf_counter() - started
-    t0 = time.perf_counter()
-    m = train(ev, arch, derive_seed(seed, 0))
-    return {"search_s": search_s, "valid_acc": m["valid_acc"], "test_acc": m["test_acc"],
-            "retrain_s": time.perf_counter() - t0, "genes": arch.genes,
-            "param_free_share": param_free_share(space, arch), "supernet_valid_acc": top[0]["valid_acc"],
-            "controller": search.record()["controller_history"]}
+    return retrained(ev, space, arch, seed, started, supernet_valid_acc=top[0]["valid_acc"],
+                     controller=search.record()["controller_history"])
 
 
 #: methods with their own runner ``(space, task, ev, args, seed) -> result``
