@@ -157,10 +157,10 @@ def main() -> None:
                    help="SMASH hypernetwork epochs (40 beat 20 on seeds 0-1, validation accuracy)")
     p.add_argument("--smash-queries", type=int, default=100)
     p.add_argument("--smash-perturb", type=int, default=20)
-    p.add_argument("--enas-controller-steps", type=int, default=50, help="ENAS controller steps per epoch")
-    p.add_argument("--enas-samples", type=int, default=100, help="controller samples ENAS scores at the end")
-    p.add_argument("--enas-reward-batch", type=int, default=256, help="samples per ENAS reward")
-    p.add_argument("--enas-reward-split", default="half", choices=("half", "valid"),
+    p.add_argument("--enas-controller-steps", type=int, default=24, help="ENAS controller steps per epoch")
+    p.add_argument("--enas-samples", type=int, default=30, help="controller samples ENAS scores at the end")
+    p.add_argument("--enas-reward-batch", type=int, default=64, help="samples per ENAS reward")
+    p.add_argument("--enas-reward-split", default="valid", choices=("half", "valid"),
                    help="ENAS rewards from the other half of the training split or the validation split")
     p.add_argument("--max-param-free", type=int, default=2,
                    help="cap on parameter-free ops in the cells of the darts*cap methods")

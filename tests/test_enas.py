@@ -125,10 +125,12 @@ def test_param_free_cap_and_reward_split(task):
     capped = search.candidates(samples=20, top_k=5, max_param_free=0)
     for t in capped:
         assert not any(map(is_param_free, chosen_ops(space, Architecture(space.name, t["genes"]))))
-    halves = Enas(space, task, epochs=1, **FAST)
-    assert len(halves.y_w) + len(halves.y_a) == len(task.y_train)
+    halves = Enas(space, task, epochs=1, reward_split="half", **FAST)
+    assert len(halves.y_w) + len(halves.y_a) == len(task.y_train) and len(halves.y_a) > 0
     valid = Enas(space, task, epochs=1, reward_split="valid", **FAST)
     assert len(valid.y_w) == len(task.y_train) and torch.equal(valid.y_a, valid.y_valid)
+    default = Enas(space, task, epochs=1, **FAST)  # the paper's split is the default
+    assert torch.equal(default.y_a, default.y_valid)
 
 
 _RUN = """
