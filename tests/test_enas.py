@@ -4,12 +4,6 @@ a killed search resumes at its last epoch, bad options fail early (typed error; 
 from __future__ import annotations
 
 import copy
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +18,7 @@ from nasforge.oneshot.enas import Enas, EnasStrategy
 from nasforge.strategies.policy import TokenPolicy
 from nasforge.study import Study
 from nasforge.trial import TrialState
+from tests.oneshot_kill import kill_search_at_epoch
 from tests.tiny import tiny_task
 
 EDGE = {"channels": 4, "nodes": 3}
@@ -133,31 +128,11 @@ def test_param_free_cap_and_reward_split(task):
     assert torch.equal(default.y_a, default.y_valid)
 
 
-_RUN = """
-import os, signal, sys
-sys.path.insert(0, {root!r})
-from tests.tiny import tiny_task
-from nasforge import spaces
-from nasforge.oneshot.enas import Enas
-def on_epoch(s):
-    if s.epoch == 2:
-        os.kill(os.getpid(), signal.SIGKILL)
-Enas(spaces.create("edge-cell", channels=4, nodes=3), tiny_task("1d", n=48), epochs=3, controller_steps=3,
-     reward_batch=8, batch_size=16, checkpoint_dir=sys.argv[1]).run(on_epoch)
-"""
-
-
 def test_enas_killed_mid_search_resumes_at_its_last_epoch(tmp_path, task):
-    root = str(Path(__file__).resolve().parents[1])
-    script = tmp_path / "run.py"
-    script.write_text(textwrap.dedent(_RUN.format(root=root)))
-    env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1"}
-    killed = subprocess.run([sys.executable, str(script), str(tmp_path / "a")], env=env, capture_output=True,
-                            text=True)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    assert torch.load(tmp_path / "a" / STATE_FILE, weights_only=True)["epoch"] == 2
+    checkpoint_dir = kill_search_at_epoch(tmp_path, Enas, 2, **FAST)
+    assert torch.load(checkpoint_dir / STATE_FILE, weights_only=True)["epoch"] == 2
     space = spaces.create("edge-cell", **EDGE)
-    resumed = Enas(space, task, epochs=3, checkpoint_dir=tmp_path / "a", **FAST).run()
+    resumed = Enas(space, task, epochs=3, checkpoint_dir=checkpoint_dir, **FAST).run()
     assert resumed.resumed_from == 2 and resumed.epoch == 3
     straight = Enas(space, task, epochs=3, **FAST).run()
     for key, value in straight.net.state_dict().items():

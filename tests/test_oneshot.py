@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -25,6 +18,7 @@ from nasforge.oneshot.derive import derive, param_free_share
 from nasforge.oneshot.sampling import PathDropout, Spos, score
 from nasforge.ops import create_op
 from nasforge.space.architecture import Architecture
+from tests.oneshot_kill import kill_search_at_epoch
 from tests.tiny import tiny_task
 
 EDGE = {"channels": 4, "nodes": 3}
@@ -213,36 +207,14 @@ def test_path_dropout_schedule_grows_linearly(task):
     assert all(bool(m.any()) for m in search.mask(0.99))
 
 
-_RUN = """
-import os, signal, sys
-sys.path.insert(0, {root!r})
-from tests.tiny import tiny_task
-from nasforge import spaces
-from nasforge.oneshot.sampling import Spos
-kill = int(sys.argv[2])
-def on_epoch(s):
-    if s.epoch == kill:
-        os.kill(os.getpid(), signal.SIGKILL)
-s = Spos(spaces.create("edge-cell", channels=4, nodes=3), tiny_task("1d", n=48), epochs=3, batch_size=16,
-         checkpoint_dir=sys.argv[1]).run(on_epoch)
-print("resumed_from", s.resumed_from)
-"""
-
-
 def test_supernet_killed_mid_training_resumes_at_its_last_epoch(tmp_path, task):
-    root = str(Path(__file__).resolve().parents[1])
-    script = tmp_path / "run.py"
-    script.write_text(textwrap.dedent(_RUN.format(root=root)))
-    env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1"}
-    killed = subprocess.run([sys.executable, str(script), str(tmp_path / "a"), "2"], env=env,
-                            capture_output=True, text=True)
-    assert killed.returncode == -signal.SIGKILL
-    assert (tmp_path / "a" / STATE_FILE).exists()
+    checkpoint_dir = kill_search_at_epoch(tmp_path, Spos, 2, batch_size=16)
+    assert (checkpoint_dir / STATE_FILE).exists()
     resumed = Spos(spaces.create("edge-cell", **EDGE), task, epochs=3, batch_size=16,
-                   checkpoint_dir=tmp_path / "a").run()
+                   checkpoint_dir=checkpoint_dir).run()
     assert resumed.resumed_from == 2
     straight = Spos(spaces.create("edge-cell", **EDGE), task, epochs=3, batch_size=16).run()
-    state = torch.load(tmp_path / "a" / STATE_FILE, weights_only=True)
+    state = torch.load(checkpoint_dir / STATE_FILE, weights_only=True)
     assert state["epoch"] == 3
     for key, value in straight.net.state_dict().items():
         assert torch.equal(value, state["net"][key]), key

@@ -3,13 +3,6 @@ the loss through them, the search derives valid genotypes, resume, bad options."
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -22,6 +15,7 @@ from nasforge.oneshot import ONESHOT
 from nasforge.oneshot.base import STATE_FILE
 from nasforge.oneshot.smash import Smash, SmashStrategy, smash_search
 from nasforge.space.architecture import Architecture
+from tests.oneshot_kill import kill_search_at_epoch
 from tests.tiny import tiny_task
 
 EDGE = {"channels": 4, "nodes": 3}
@@ -164,34 +158,13 @@ def test_bad_option_on_the_command_line_is_one_line_exit_2(tmp_path, task, capsy
     assert not store.exists()
 
 
-_RUN = """
-import os, signal, sys
-sys.path.insert(0, {root!r})
-from tests.tiny import tiny_task
-from nasforge import spaces
-from nasforge.oneshot.smash import Smash
-kill = int(sys.argv[2])
-def on_epoch(s):
-    if s.epoch == kill:
-        os.kill(os.getpid(), signal.SIGKILL)
-Smash(spaces.create("edge-cell", channels=4, nodes=3), tiny_task("1d", n=48), epochs=3, batch_size=16,
-      checkpoint_dir=sys.argv[1]).run(on_epoch)
-"""
-
-
 def test_killed_search_resumes_at_its_last_epoch_and_ends_as_an_uninterrupted_one(tmp_path, task):
-    root = str(Path(__file__).resolve().parents[1])
-    script = tmp_path / "run.py"
-    script.write_text(textwrap.dedent(_RUN.format(root=root)))
-    env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1"}
-    killed = subprocess.run([sys.executable, str(script), str(tmp_path / "a"), "2"], env=env,
-                            capture_output=True, text=True)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    checkpoint_dir = kill_search_at_epoch(tmp_path, Smash, 2, batch_size=16)
     resumed = Smash(spaces.create("edge-cell", **EDGE), task, epochs=3, batch_size=16,
-                    checkpoint_dir=tmp_path / "a").run()
+                    checkpoint_dir=checkpoint_dir).run()
     assert resumed.resumed_from == 2 and resumed.epoch == 3
     straight = Smash(spaces.create("edge-cell", **EDGE), task, epochs=3, batch_size=16).run()
-    state = torch.load(tmp_path / "a" / STATE_FILE, weights_only=True)
+    state = torch.load(checkpoint_dir / STATE_FILE, weights_only=True)
     assert state["epoch"] == 3
     for key, value in straight.hyper.state_dict().items():
         assert torch.equal(value, state["extra"]["hyper"][key]), key
