@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -59,26 +60,37 @@ def gone(pid: int, within: float = 10.0) -> bool:
     return False
 
 
+def sigkill_when(proc: subprocess.Popen, ready: Callable[[], bool], timeout: float,
+                 poll: float = 0.05) -> tuple[list[int], bool]:
+    """Wait until ``ready()`` holds (at most ``timeout`` seconds, or until the driver ends), then
+    SIGKILL the driver. Returns its worker pids as they were just before and whether the driver was
+    still running then."""
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None and not ready():
+            time.sleep(poll)
+        running = proc.poll() is None
+        workers = descendants(proc.pid)
+        if running:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return workers, running
+
+
 @pytest.mark.slow
 def test_sigkill_driver_with_process_workers_then_resume(tmp_path):
     store = tmp_path / "k.db"
     completed: dict[int, float | None] = {}
     for min_complete in (2, 5):  # kill twice, at different points of the search
-        proc = driver(store)
-        try:
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline:
-                time.sleep(0.3)
-                now = states(store)
-                done = sum(s == "COMPLETE" for s, _ in now.values())
-                if done >= min_complete and any(s == "RUNNING" for s, _ in now.values()):
-                    break
-            workers = descendants(proc.pid)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        def ready(min_complete: int = min_complete) -> bool:
+            now = states(store)
+            done = sum(s == "COMPLETE" for s, _ in now.values())
+            return done >= min_complete and any(s == "RUNNING" for s, _ in now.values())
+
+        workers, _ = sigkill_when(driver(store), ready, timeout=90, poll=0.3)
         assert workers, "the driver had no worker processes when it was killed"
         # no orphans: workers notice their parent died and exit on their own
         assert all(gone(pid) for pid in workers), f"orphaned workers still running: {workers}"

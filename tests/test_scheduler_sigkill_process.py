@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_resume_process_sigkill import descendants, gone
+from test_resume_process_sigkill import gone, sigkill_when
 
 import nasforge as nf
 from nasforge.schedulers.base import rung_budgets
@@ -71,18 +69,8 @@ def running_after_a_complete(now: dict[int, Row]) -> bool:
 def kill_when(store: Path, ready: Callable[[dict[int, Row]], bool]) -> None:
     """Start (or resume) the driver, SIGKILL it once ``ready(stored trials)`` holds; its workers exit."""
     stale = {n: r for n, r in rows(store).items() if r["state"] == "RUNNING"}
-    proc = driver(store)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None and not ready(fresh(rows(store), stale)):
-            time.sleep(0.05)
-        assert proc.poll() is None, "the search ended before the moment to kill it"
-        workers = descendants(proc.pid)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    workers, running = sigkill_when(driver(store), lambda: ready(fresh(rows(store), stale)), timeout=30)
+    assert running, "the search ended before the moment to kill it"
     assert workers and all(gone(pid) for pid in workers), f"orphaned workers: {workers}"
 
 
