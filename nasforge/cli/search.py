@@ -256,38 +256,31 @@ def build_parts(s: dict[str, Any]) -> tuple[Any, Any, Any]:
         if "dataset" in space.params:
             params.setdefault("dataset", space.params["dataset"])
         tabular = EVALUATORS.create("tabular", **params)
-        _check_space(strategy, space)
+        strategy.check_space(space)  # e.g. LEMONADE without morphisms: one line, before any work
         check_inheritance(tabular, strategy)  # before the settings line: bad input is one line
         return space, strategy, tabular
-    evaluator = _train_evaluator(s, evaluator_opt, evaluator_space)
+    evaluator = _train_evaluator(s, evaluator_opt, strategy, evaluator_space)
     task = evaluator.task_data
     if smalldata.apply(s, task):  # a small table: its own defaults (re-reading it costs milliseconds)
         options = _checked_kwargs(s["evaluator_opt"], "--evaluator-opt")
-        evaluator = _train_evaluator(s, options, evaluator_space)
+        evaluator = _train_evaluator(s, options, strategy, evaluator_space)
         space_opt = _checked_kwargs(s["space_opt"], "--space-opt")
     if task.input_kind == "tabular" and s.get("_space_opt_is_default"):
         space_opt = {}  # the default's options choose signal ops; tabular data needs the space's own
     space = with_hp(_space_for_task(s["space"], space_opt, task.input_kind), s.get("hp") or {})
     evaluator.space = space  # the evaluator builds its models in this space (it has built none yet)
-    _check_space(strategy, space)
+    strategy.check_space(space)
     check_inheritance(evaluator, strategy)  # before the settings line: bad input is one line
     return space, strategy, evaluator
 
 
-def _check_space(strategy: Any, space: Any) -> None:
-    """A strategy that cannot search ``space`` (e.g. LEMONADE without morphisms) fails here, one line."""
-    check = getattr(strategy, "check_space", None)
-    if callable(check):
-        check(space)
-
-
-def _train_evaluator(s: dict[str, Any], options: dict[str, Any], space: Any = None) -> Any:
+def _train_evaluator(s: dict[str, Any], options: dict[str, Any], strategy: Any, space: Any = None) -> Any:
     """The training (or ``--evaluator``) evaluator of the settings, its task loaded (the space follows
-    its input kind)."""
+    its input kind). A strategy whose children inherit weights gets no k-fold by default."""
     from nasforge.estimate.registry import EVALUATORS
 
     name = s.get("evaluator") or "train"
-    inherits = s["strategy_opt"].get("inherit_weights", s["strategy"] in ("nash", "lemonade"))
+    inherits = bool(strategy.params.get("inherit_weights"))  # nash and lemonade: on by default
     auto = 0 if inherits else "auto"  # children start from one parent network: no k-fold by default
     folds = {"cv": auto if s.get("cv") is None else s["cv"]} if name == "train" else {}
     evaluator = EVALUATORS.create(name, task=s["task"], space=space, epochs=s["epochs"],
