@@ -99,7 +99,7 @@ class LEMONADE(Strategy):
         names = self.params["cheap"]
         if names is None:
             names = [o.metric for o in (self.objectives or []) if o.metric in CHEAP] or ["params"]
-        self.cheap = CheapObjectives(self._space(), names, getattr(self, "task", None))
+        self.cheap = CheapObjectives(self._space(), names, self.task)
         self.gen_start: int | None = None  # history length when the current generation began
         self.generation = 0
         self._children: tuple[int, list[Candidate]] | None = None
