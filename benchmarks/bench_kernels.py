@@ -6,8 +6,10 @@ mean over seeds and datasets with its standard error; regrets are relative to th
 validation accuracy. A reduced run (fewer seeds / datasets) says so in its header::
 
     python benchmarks/bench_kernels.py                                   # the full protocol (hours)
-    /work/bin/benchlock python benchmarks/bench_kernels.py --seeds 2 --datasets cora,proteins,photo \\
+    python benchmarks/bench_kernels.py --seeds 2 --datasets cora,proteins,photo \\
         --out benchmarks/results/bench_kernels.txt
+
+Runs on disjoint seed ranges (e.g. one per core) are combined by ``--merge a.json,b.json --out all.txt``.
 """
 
 from __future__ import annotations
@@ -42,8 +44,14 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=100)
     p.add_argument("--methods", default="gp:wl,gp:onehot,gp:arc,gp:otmann,tpe")
     p.add_argument("--otmann-candidates", type=int, default=300, help="candidates scored per ask")
-    p.add_argument("--out", default=None, help="also write the table to this file")
+    p.add_argument("--out", default=None, help="also write the table to this file (and the per-seed "
+                   "regrets to the same name with .json)")
+    p.add_argument("--merge", default=None, help="comma-separated .json files of earlier runs (disjoint "
+                   "seeds or methods): print and write their combined table instead of running")
     args = p.parse_args()
+    if args.merge:
+        merge(args.merge.split(","), args.out)
+        return
     table = methods(args.otmann_candidates)
     names = args.methods.split(",")
     datasets = args.datasets.split(",")
@@ -58,6 +66,7 @@ def main() -> None:
     ]
     print("\n".join(lines), flush=True)
     regrets: dict[str, list[float]] = {n: [] for n in names}
+    per_seed: dict[str, dict[str, dict[int, float]]] = {n: {d: {} for d in datasets} for n in names}
     seconds: dict[str, float] = dict.fromkeys(names, 0.0)
     header = f"{'dataset':10} " + " ".join(f"{n:>16}" for n in names)
     print(header, flush=True)
@@ -72,6 +81,7 @@ def main() -> None:
                 res = run_one(RunSpec("nasbench-graph", d, strategy, seed, args.queries, json.dumps(options)))
                 seconds[n] += time.perf_counter() - t0
                 per.append(float(res.regret_pp[-1]))
+                per_seed[n][d][seed] = per[-1]
             regrets[n] += per
             cells.append(f"{np.mean(per):16.3f}")
         rows.append(f"{d:10} " + " ".join(cells))
@@ -87,6 +97,44 @@ def main() -> None:
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text("\n".join([*lines, *rows]) + "\n")
+        Path(args.out).with_suffix(".json").write_text(json.dumps(
+            {"queries": args.queries, "regret_pp": per_seed, "seconds": seconds}, indent=1))
+
+
+def merge(files: list[str], out: str | None) -> None:
+    """The table of several runs' per-seed regrets together: each method's mean over every (dataset,
+    seed) it was run on, with its seed range, so methods run on fewer seeds say so."""
+    regret: dict[str, dict[str, dict[str, float]]] = {}
+    seconds: dict[str, float] = {}
+    for f in files:
+        data = json.loads(Path(f).read_text())
+        for n, by_d in data["regret_pp"].items():
+            for d, by_s in by_d.items():
+                regret.setdefault(n, {}).setdefault(d, {}).update(by_s)
+        for n, s in data["seconds"].items():
+            seconds[n] = seconds.get(n, 0.0) + s
+    names = [n for n in methods(300) if n in regret]
+    datasets = [d for d in DATASETS if any(d in regret[n] for n in names)]
+    lines = [f"# bench_kernels: merged from {', '.join(files)}",
+             "# NAS-Bench-Graph, final validation regret (pp), mean +- s.e. over every (dataset, seed)"]
+    for n in names:
+        seeds = sorted({int(s) for by_s in regret[n].values() for s in by_s})
+        lines.append(f"# {n}: seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}), {len(regret[n])} datasets")
+    rows = [f"{'dataset':10} " + " ".join(f"{n:>16}" for n in names)]
+    for d in datasets:
+        cells = [f"{np.mean(list(regret[n][d].values())):16.3f}" if d in regret[n] else f"{'-':>16}"
+                 for n in names]
+        rows.append(f"{d:10} " + " ".join(cells))
+    means = []
+    for n in names:
+        r = np.array([v for by_s in regret[n].values() for v in by_s.values()])
+        means.append(f"{r.mean():.3f} +- {r.std(ddof=1) / np.sqrt(len(r)) if len(r) > 1 else 0.0:.3f}")
+    rows.append(f"{'mean':10} " + " ".join(f"{m:>16}" for m in means))
+    rows.append(f"{'seconds':10} " + " ".join(f"{seconds[n]:16.0f}" for n in names))
+    text = "\n".join([*lines, *rows]) + "\n"
+    print(text)
+    if out:
+        Path(out).write_text(text)
 
 
 if __name__ == "__main__":
