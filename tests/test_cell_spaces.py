@@ -357,3 +357,22 @@ def test_every_strategy_searches_every_cell_space(strategy_name: str) -> None:
             strategy.tell(Trial(number=number, architecture=arch, state=TrialState.COMPLETE, value=score,
                                 metrics={"valid_acc": score}, budget=candidate.budget))
         assert len(seen) == 10, (strategy_name, name)
+
+
+def _cell_space_names() -> list[str]:
+    from nasforge.space.cell_base import CellSpaceBase
+
+    return [n for n in spaces.list_spaces() if isinstance(spaces.create(n), CellSpaceBase)]
+
+
+@pytest.mark.parametrize("name", _cell_space_names())
+def test_chosen_ops_are_registry_ops_the_genotype_runs(name: str) -> None:
+    """Every cell space (generated from the registry) names the ops a genotype runs, never ``none``:
+    the basis of the parameter-free share the one-shot methods report and cap."""
+    space = spaces.create(name)
+    rng = np.random.default_rng(3)
+    known = set(list_ops())
+    for _ in range(20):
+        arch = space.sample(rng)
+        ops = space.chosen_ops(arch)
+        assert ops and set(ops) <= known and "none" not in ops

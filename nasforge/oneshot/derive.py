@@ -33,14 +33,9 @@ SKIP = "skip_connect"
 
 
 def chosen_ops(space: Any, arch: Architecture) -> list[str]:
-    """The ops a cell genotype uses (edge-cell: its non-``none`` edges; NASNet: every block's ops;
-    fabric: one ``conv`` per kept edge)."""
-    genes = arch.genes
-    if getattr(space, "name", None) == "fabric":
-        return ["conv"] * len(genes["edges"])
-    if "edges" in genes:
-        return [op for op in genes["edges"] if op != "none"]
-    return [op for cell in ("normal", "reduce") for block in genes.get(cell, []) for op in block["ops"]]
+    """The ops a cell genotype uses: the space's own :meth:`chosen_ops` (edge-cell: its non-``none``
+    edges; NASNet: every block's ops; fabric: one ``conv`` per kept edge)."""
+    return space.chosen_ops(arch)
 
 
 @cache

@@ -170,6 +170,11 @@ class CellSpaceBase(SearchSpace):
         """
         return self._discretize(self.check_weights(weights), frozenset(exclude))
 
+    def chosen_ops(self, arch: Architecture) -> list[str]:
+        """The ops of the registry that ``arch`` runs (one entry per use; ``none`` left out), the
+        basis of the parameter-free share one-shot methods report and cap."""
+        raise NotImplementedError
+
     def one_hot(self, arch: Architecture) -> dict[str, np.ndarray]:
         """The weights selecting ``arch``: 1.0 on each chosen candidate, 0.0 elsewhere, such that
         ``discretize(one_hot(arch), exclude=())`` gives ``arch`` back (with NASNet branches and

@@ -96,6 +96,10 @@ class EdgeCellSpace(CellSpaceBase):
         ops = [self.ops[best_allowed(p, weights[p.name], exclude)[0]] for p in self.decision_points()]
         return Architecture(self.name, {"edges": ops})
 
+    def chosen_ops(self, arch: Architecture) -> list[str]:
+        """The ops of the edges that are not ``none``."""
+        return [op for op in arch.genes["edges"] if op != "none"]
+
     def _one_hot(self, arch: Architecture) -> dict[str, np.ndarray]:
         """1.0 on each edge's op (``none`` included: pass ``exclude=()`` to derive it back)."""
         return {p.name: one_hot_vector(p, op)

@@ -275,6 +275,10 @@ class FabricSpace(CellSpaceBase):
         margin = {e: float(weights[p.name][1] - weights[p.name][0]) for e, p in pairs}
         return self._pruned(kept, margin)
 
+    def chosen_ops(self, arch: Architecture) -> list[str]:
+        """One ``conv`` per kept edge (every fabric edge is a convolution)."""
+        return ["conv"] * len(arch.genes["edges"])
+
     def _one_hot(self, arch: Architecture) -> dict[str, np.ndarray]:
         kept = set(self.kept(arch))
         return {p.name: one_hot_vector(p, e in kept) for p, e in zip(self.decision_points(), self.edges(),

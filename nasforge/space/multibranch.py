@@ -268,6 +268,10 @@ class MultiBranchSpace(CellSpaceBase):
         index vector."""
         return self.from_flat([best_allowed(p, weights[p.name], exclude)[0] for p in self.decision_points()])
 
+    def chosen_ops(self, arch: Architecture) -> list[str]:
+        """Every layer's op (``none`` left out)."""
+        return [layer["op"] for layer in arch.genes["layers"] if layer["op"] != "none"]
+
     def _one_hot(self, arch: Architecture) -> dict[str, np.ndarray]:
         """1.0 on each decision's choice in the canonical flat view (inactive decisions: the first)."""
         out = {}

@@ -273,6 +273,10 @@ class NasNetSpace(CellSpaceBase):
             genes[cell] = blocks
         return Architecture(self.name, self._sort_branches(genes))
 
+    def chosen_ops(self, arch: Architecture) -> list[str]:
+        """Every block's ops, normal cell then reduction cell."""
+        return [op for cell in CELLS for block in arch.genes.get(cell, []) for op in block["ops"]]
+
     def _one_hot(self, arch: Architecture) -> dict[str, np.ndarray]:
         """1.0 on each block's two (input, op) choices. The points hold one op per (block, input) and
         the supernet adds a block's branches, so a block reading one input twice or combining with
