@@ -176,12 +176,39 @@ def search_part(args: argparse.Namespace, tmp: Path, lines: list[str], out: dict
                          f"{'-' if final is None else format(final.metrics['test_acc'], '.4f')}")
         out["seeds"].append(row)
         print("\n".join(lines[-3:]), flush=True)
+    summarise(ratios, lines, out)
+
+
+def summarise(ratios: dict[str, list[tuple[float, float]]], lines: list[str], out: dict[str, Any]) -> None:
+    """Per scheduler: the (epoch, wall) ratios' median and spread over seeds, and the seeds meeting
+    the bar (both <= 1/3)."""
     for name, rs in ratios.items():
         ep, wt = [r[0] for r in rs], [r[1] for r in rs]
         met = sum(1 for a, b in rs if a <= 1 / 3 and b <= 1 / 3)
         out[name] = {"epoch_ratios": ep, "wall_ratios": wt, "seeds_meeting_bar": met}
         lines.append(f"{name}: epoch ratio {spread(ep)}")
         lines.append(f"{name}: wall ratio  {spread(wt)}; bar (<= 1/3 both) met on {met}/{len(rs)} seeds")
+
+
+def merge(files: list[str], out_path: str) -> None:
+    """The summary of several runs' ``.json`` files (disjoint seeds, e.g. one run per core) together."""
+    rows = [row for f in files for row in json.loads(Path(f).read_text())["seeds"]]
+    rows.sort(key=lambda r: r["seed"])
+    ratios = {name: [(_ratio(r[name]["epoch_ratio"]), _ratio(r[name]["wall_ratio"])) for r in rows]
+              for name in ("hyperband", "bohb")}
+    lines = [f"bench_multifidelity: merged from {', '.join(files)}; seeds "
+             f"{', '.join(str(r['seed']) for r in rows)}"]
+    out: dict[str, Any] = {"merged": files, "seeds": rows}
+    summarise(ratios, lines, out)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    Path(out_path).write_text(text)
+    Path(out_path).with_suffix(".json").write_text(json.dumps(finite(out), indent=1, default=str))
+
+
+def _ratio(value: Any) -> float:
+    """A ratio read back from JSON (``inf`` was written as a string or null)."""
+    return math.inf if value is None or isinstance(value, str) else float(value)
 
 
 def asha_part(args: argparse.Namespace, tmp: Path, lines: list[str], out: dict[str, Any]) -> None:
@@ -227,7 +254,12 @@ def main() -> None:
     p.add_argument("--skip-asha", action="store_true")
     p.add_argument("--skip-search", action="store_true")
     p.add_argument("--out", default="benchmarks/results/bench_multifidelity.txt")
+    p.add_argument("--merge", default=None, help="comma-separated .json files of earlier runs (disjoint "
+                   "seeds): write their combined summary to --out instead of running")
     args = p.parse_args()
+    if args.merge:
+        merge(args.merge.split(","), args.out)
+        return
     lines = [f"bench_multifidelity: seeds {args.first_seed}..{args.first_seed + args.seeds - 1}, "
              f"epochs {args.epochs}, RE trials {args.trials}, HB/BOHB at most {args.hb_trials} trials, "
              f"cap {args.cap:g} x RE wall, "
