@@ -14,6 +14,7 @@ BAD = [
     ["--scheduler", "successive-halving", "--scheduler-opt", "min_budget=9",
      "--scheduler-opt", "max_budget=3"],
     ["--scheduler", "asha", "--scheduler-opt", "min_budget=0"],
+    ["--scheduler", "hyperband", "--scheduler-opt", "min_budget=2"],  # above --epochs 1, the max budget
     ["--scheduler", "hyperband", "--space", "nasbench-graph"],
     ["--scheduler-opt", "eta=3"],
 ]
@@ -24,6 +25,8 @@ def test_bad_scheduler_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureF
                                          flags: list[str]) -> None:
     store = tmp_path / "s.db"
     assert main(["search", "--store", str(store), "--trials", "2", "--epochs", "1", *flags]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert "nasforge search:" not in captured.out, captured.out  # before the settings line
     assert len(err) == 1 and err[0].startswith("nasforge: error:"), err
     assert not store.exists()

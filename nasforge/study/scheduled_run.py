@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nasforge.errors import ConfigError
-from nasforge.schedulers.base import Decision, Scheduler, has_budget, reached, sched_info
+from nasforge.schedulers.base import Decision, Scheduler, check_budgets, has_budget, reached, sched_info
 from nasforge.study import scheduled_records as records
 from nasforge.trial import Candidate, EvalContext, Job, JobResult, Trial, TrialState
 
@@ -28,13 +28,17 @@ if TYPE_CHECKING:
 
 
 def check_evaluator(scheduler: Scheduler, evaluator: Any) -> None:
-    """A scheduler needs an evaluator that takes a budget; :class:`ConfigError` otherwise."""
+    """A scheduler needs an evaluator that takes a budget, and its budgets must fit the maximum budget
+    it will run with (its ``max_budget``, else the evaluator's epochs); :class:`ConfigError` otherwise,
+    before anything is stored."""
     if not has_budget(evaluator):
         raise ConfigError(
             f"scheduler {scheduler.name!r} needs an evaluator that takes a budget (training epochs, or a "
             f"benchmark with fidelities), but evaluator {getattr(evaluator, 'name', '?')!r} has none; "
             "drop --scheduler or use a training evaluator"
         )
+    max_budget = scheduler.params.get("max_budget") or getattr(evaluator, "epochs", None)
+    check_budgets(scheduler.params.get("min_budget", 1), max_budget, scheduler.params.get("eta"))
 
 
 class SchedulerRun:
