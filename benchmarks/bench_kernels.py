@@ -87,11 +87,7 @@ def main() -> None:
         rows.append(f"{d:10} " + " ".join(cells))
         print(rows[-1], flush=True)
 
-    def fmt(n: str) -> str:
-        r = np.array(regrets[n])
-        return f"{r.mean():.3f} +- {r.std(ddof=1) / np.sqrt(len(r)) if len(r) > 1 else 0.0:.3f}"
-
-    rows.append(f"{'mean':10} " + " ".join(f"{fmt(n):>16}" for n in names))
+    rows.append(f"{'mean':10} " + " ".join(f"{mean_se(regrets[n]):>16}" for n in names))
     rows.append(f"{'seconds':10} " + " ".join(f"{seconds[n]:16.0f}" for n in names))
     print("\n".join(rows[-2:]), flush=True)
     if args.out:
@@ -99,6 +95,12 @@ def main() -> None:
         Path(args.out).write_text("\n".join([*lines, *rows]) + "\n")
         Path(args.out).with_suffix(".json").write_text(json.dumps(
             {"queries": args.queries, "regret_pp": per_seed, "seconds": seconds}, indent=1))
+
+
+def mean_se(values: list[float]) -> str:
+    """``"mean +- standard error"`` of ``values``."""
+    r = np.array(values)
+    return f"{r.mean():.3f} +- {r.std(ddof=1) / np.sqrt(len(r)) if len(r) > 1 else 0.0:.3f}"
 
 
 def merge(files: list[str], out: str | None) -> None:
@@ -125,10 +127,7 @@ def merge(files: list[str], out: str | None) -> None:
         cells = [f"{np.mean(list(regret[n][d].values())):16.3f}" if d in regret[n] else f"{'-':>16}"
                  for n in names]
         rows.append(f"{d:10} " + " ".join(cells))
-    means = []
-    for n in names:
-        r = np.array([v for by_s in regret[n].values() for v in by_s.values()])
-        means.append(f"{r.mean():.3f} +- {r.std(ddof=1) / np.sqrt(len(r)) if len(r) > 1 else 0.0:.3f}")
+    means = [mean_se([v for by_s in regret[n].values() for v in by_s.values()]) for n in names]
     rows.append(f"{'mean':10} " + " ".join(f"{m:>16}" for m in means))
     rows.append(f"{'seconds':10} " + " ".join(f"{seconds[n]:16.0f}" for n in names))
     text = "\n".join([*lines, *rows]) + "\n"

@@ -127,6 +127,17 @@ class Scheduler(ABC):
         self.live: dict[int, list[tuple[float, float]]] = {}  # running trials' reports (value, sign applied)
 
     # -- life cycle ---------------------------------------------------------------------------
+    def resolve_max_budget(self, default_budget: float | None) -> float:
+        """The maximum budget this scheduler runs with (its ``max_budget``, else ``default_budget``: the
+        evaluator's epochs), its budgets checked against it; :class:`ConfigError` naming the value."""
+        given = self.params.get("max_budget")
+        if given is None:
+            if default_budget is None:
+                raise ConfigError(f"scheduler {self.name!r} needs max_budget (or an evaluator with epochs)")
+            given = default_budget
+        check_budgets(self.params.get("min_budget", 1), float(given), self.params.get("eta"))
+        return float(given)
+
     def setup(self, seed: int = 0, objective: str = "valid_acc", direction: str = "maximize",
               default_budget: float | None = None) -> Scheduler:
         """Bind seed, objective and maximum budget; resets all state. Returns ``self``."""
@@ -134,13 +145,7 @@ class Scheduler(ABC):
         self.seed = int(seed)
         self.objective = objective
         self.sign = -1.0 if direction == "minimize" else 1.0
-        given = self.params.get("max_budget")
-        if given is None:
-            if default_budget is None:
-                raise ConfigError(f"scheduler {self.name!r} needs max_budget (or an evaluator with epochs)")
-            given = default_budget
-        self.max_budget = float(given)
-        check_budgets(self.params.get("min_budget", 1), self.max_budget, self.params.get("eta"))
+        self.max_budget = self.resolve_max_budget(default_budget)
         self.trials, self.live = [], {}
         self.on_setup()
         return self

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nasforge.errors import ConfigError
-from nasforge.schedulers.base import Decision, Scheduler, check_budgets, has_budget, reached, sched_info
+from nasforge.schedulers.base import Decision, Scheduler, has_budget, reached, sched_info
 from nasforge.study import scheduled_records as records
 from nasforge.trial import Candidate, EvalContext, Job, JobResult, Trial, TrialState
 
@@ -37,8 +37,9 @@ def check_evaluator(scheduler: Scheduler, evaluator: Any) -> None:
             f"benchmark with fidelities), but evaluator {getattr(evaluator, 'name', '?')!r} has none; "
             "drop --scheduler or use a training evaluator"
         )
-    max_budget = scheduler.params.get("max_budget") or getattr(evaluator, "epochs", None)
-    check_budgets(scheduler.params.get("min_budget", 1), max_budget, scheduler.params.get("eta"))
+    epochs = getattr(evaluator, "epochs", None)
+    if epochs is not None or scheduler.params.get("max_budget") is not None:
+        scheduler.resolve_max_budget(epochs)
 
 
 class SchedulerRun:
