@@ -26,16 +26,17 @@ from typing import Any
 
 
 def time_to_target(study: Any, t0: float, target: float, max_budget: float) -> float:
-    """Seconds after ``t0`` when the best-by-validation complete trial first had test acc >= target."""
+    """Seconds after ``t0`` when the best-by-validation complete trial (the project's one selection
+    rule, :func:`nasforge.selection.best_trial`) first had test acc >= target."""
+    from nasforge.selection import best_trial
     from nasforge.trial import TrialState
 
     done = [t for t in study.trials if t.state is TrialState.COMPLETE and t.completed_at is not None
             and (t.budget is None or float(t.budget) >= max_budget - 1e-9)]
-    best = None
-    for t in sorted(done, key=lambda t: t.completed_at):
-        if best is None or t.metrics["valid_acc"] > best.metrics["valid_acc"]:
-            best = t
-        if best.metrics.get("test_acc", 0.0) >= target - 1e-12:
+    done.sort(key=lambda t: t.completed_at)
+    for i, t in enumerate(done):
+        best = best_trial(done[: i + 1], value=lambda u: u.metrics["valid_acc"])
+        if best is not None and best.metrics.get("test_acc", 0.0) >= target - 1e-12:
             return t.completed_at - t0
     return math.inf
 
