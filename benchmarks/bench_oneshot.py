@@ -8,6 +8,9 @@ Methods (each on every seed):
   training split, discretised, then the derived cell retrained from scratch for ``--epochs`` epochs.
 * ``darts1cap`` / ``darts2cap``: the same with the anti-collapse cap ``max_param_free`` (at most
   ``--max-param-free`` parameter-free ops in the derived cell; not in the default list).
+* ``darts1guard`` / ``darts2guard``: the cap plus ``--darts-warmup`` warm-up epochs (weights only, no
+  alpha updates) and alpha's Adam at ``--darts-guard-alpha-lr``: the anti-collapse setting chosen on
+  tuning seeds 0-2 by the retrained cell's *validation* accuracy (``docs/oneshot.md``).
 * ``spos``: SPOS supernet (``--supernet-epochs``), regularized evolution on the supernet
   (``--spos-queries`` queries scored by shared weights after BN recalibration), best retrained.
 * ``smash``: SMASH hypernetwork (``--smash-epochs``, one random architecture per batch), then
@@ -81,8 +84,11 @@ def run_oneshot(method: str, space: Any, task: Any, ev: TrainEvaluator, args: ar
     common = {"epochs": args.supernet_epochs, "batch_size": args.batch_size, "seed": seed,
               "device": args.device}
     if method.startswith("darts"):
-        cap = args.max_param_free if method.endswith("cap") else None
-        search = Darts(space, task, order=int(method[5]), max_param_free=cap, **common).run()
+        common["epochs"] = args.darts_epochs or args.supernet_epochs
+        guard = method.endswith("guard")
+        cap = args.max_param_free if method.endswith(("cap", "guard")) else None
+        extra = {"warmup_epochs": args.darts_warmup, "alpha_lr": args.darts_guard_alpha_lr} if guard else {}
+        search = Darts(space, task, order=int(method[5]), max_param_free=cap, **extra, **common).run()
         arch = search.derived()
     else:
         search = Spos(space, task, **common).run()
@@ -164,6 +170,12 @@ def main() -> None:
                    help="ENAS rewards from the other half of the training split or the validation split")
     p.add_argument("--max-param-free", type=int, default=2,
                    help="cap on parameter-free ops in the cells of the darts*cap methods")
+    p.add_argument("--darts-epochs", type=int, default=None,
+                   help="DARTS supernet epochs (default: --supernet-epochs)")
+    p.add_argument("--darts-warmup", type=int, default=5,
+                   help="warm-up epochs (no alpha updates) of the darts*guard methods")
+    p.add_argument("--darts-guard-alpha-lr", type=float, default=3e-3,
+                   help="alpha's Adam learning rate in the darts*guard methods (the paper: 3e-4)")
     p.add_argument("--nodes", type=int, default=4)
     p.add_argument("--channels", type=int, default=8)
     p.add_argument("--cells-per-stage", type=int, default=1)
@@ -182,7 +194,9 @@ def main() -> None:
     lines = [f"bench_oneshot: MNIST-1D ({len(task.y_train)} train / {len(task.y_valid)} valid / "
              f"{len(task.y_test)} test), edge-cell nodes={args.nodes} channels={args.channels} "
              f"cells_per_stage={args.cells_per_stage}; RE {args.re_trials} x {args.epochs} epochs; supernets "
-             f"{args.supernet_epochs} epochs; SPOS + RE {args.spos_queries} queries; "
+             f"{args.supernet_epochs} epochs (DARTS {args.darts_epochs or args.supernet_epochs}, guard: cap "
+             f"{args.max_param_free} param-free, warm-up {args.darts_warmup}, alpha lr "
+             f"{args.darts_guard_alpha_lr:g}); SPOS + RE {args.spos_queries} queries; "
              f"SMASH {args.smash_epochs} epochs, {args.smash_queries} queries + {args.smash_perturb} "
              f"perturbations; ENAS "
              f"{args.enas_controller_steps} controller steps/epoch of {args.enas_reward_batch} "
@@ -199,7 +213,7 @@ def main() -> None:
             results[method][seed] = r
             print(json.dumps({"seed": seed, "method": method, **r}), flush=True)
     lines.append("")
-    lines.append(f"{'method':8} {'seed':>5} {'test acc':>9} {'valid acc':>9} {'search s':>9} "
+    lines.append(f"{'method':11} {'seed':>5} {'test acc':>9} {'valid acc':>9} {'search s':>9} "
                  f"{'retrain s':>9} {'d acc (pp)':>10} {'time ratio':>10}  param-free")
     for method in methods:
         for seed in seeds:
@@ -207,7 +221,7 @@ def main() -> None:
             base = results.get("re", {}).get(seed)
             dacc = 100 * (r["test_acc"] - base["test_acc"]) if base else float("nan")
             ratio = r["search_s"] / base["search_s"] if base else float("nan")
-            lines.append(f"{method:8} {seed:>5} {r['test_acc']:9.4f} {r['valid_acc']:9.4f} "
+            lines.append(f"{method:11} {seed:>5} {r['test_acc']:9.4f} {r['valid_acc']:9.4f} "
                          f"{r['search_s']:9.1f} {r['retrain_s']:9.1f} {dacc:10.2f} {ratio:10.3f}  "
                          f"{r.get('param_free_share', float('nan')):.2f}")
     if "re" in results:
@@ -220,7 +234,7 @@ def main() -> None:
             dacc = [100 * (results[method][s]["test_acc"] - results["re"][s]["test_acc"]) for s in seeds]
             ratio = [results[method][s]["search_s"] / results["re"][s]["search_s"] for s in seeds]
             ok = statistics.fmean(dacc) >= -ACC_BARS.get(method, 1.0) and statistics.fmean(ratio) <= 0.2
-            lines.append(f"{method:8} d acc (pp) {spread(dacc, '+.2f')}   "
+            lines.append(f"{method:11} d acc (pp) {spread(dacc, '+.2f')}   "
                          f"search time / RE {spread(ratio, '.3f')}   bar {'met' if ok else 'missed'}")
         lines.append(f"re       test acc {spread([results['re'][s]['test_acc'] for s in seeds], '.4f')}   "
                      f"search s {spread([results['re'][s]['search_s'] for s in seeds], '.1f')}")

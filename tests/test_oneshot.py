@@ -187,6 +187,19 @@ def test_freeze_share_stops_alpha_updates(task):
     assert first == second
 
 
+def test_warmup_epochs_hold_alpha_then_let_it_move(task):
+    space = spaces.create("edge-cell", **EDGE)
+    search = Darts(space, task, epochs=3, batch_size=16, warmup_epochs=2)
+    start = search.softmaxed()
+    search.run()
+    first, second, third = (h["alphas"] for h in search.history)
+    assert first == start and second == start  # only the weights trained in the warm-up epochs
+    assert third != start
+    assert search.record()["warmup_epochs"] == 2
+    with pytest.raises(ConfigError, match="warmup_epochs"):
+        Darts(space, task, epochs=2, warmup_epochs=2)
+
+
 @pytest.mark.parametrize("cls", [Spos, PathDropout])
 @pytest.mark.parametrize("name,params", [("edge-cell", EDGE), ("nasnet", NASNET)])
 def test_sampled_supernets_train_and_score(cls, name, params, task):

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from nasforge.checks import check_choice, check_number
+from nasforge.checks import check_choice, check_int, check_number
 from nasforge.errors import ConfigError
 from nasforge.oneshot.base import SupernetSearch
 from nasforge.oneshot.derive import derive, param_free_share
@@ -85,6 +85,10 @@ class Darts(SupernetSearch):
         max_skip: cap on ``skip_connect`` in the derived cell (``None``: no cap).
         max_param_free: cap on parameter-free ops in the derived cell (``None``: no cap).
         freeze_share: stop alpha updates once the derived cell's parameter-free share exceeds this.
+        warmup_epochs: train only the weights (on the uniform mixture) for this many epochs before
+            the first alpha update (as PC-DARTS' warm-up): parameter-free ops win early because the
+            parametric ops are still untrained, so alphas that move from the first batch on drift to
+            them. ``0`` (the default): alpha moves from the first batch, as the paper.
         **kwargs: :class:`~nasforge.oneshot.base.SupernetSearch` (epochs, lr, seed, device, ...).
     """
 
@@ -93,12 +97,17 @@ class Darts(SupernetSearch):
 
     def __init__(self, space: Any, task: Any, *, order: int = 1, alpha_lr: float = 3e-4,
                  alpha_weight_decay: float = 1e-3, xi: float | None = None, max_skip: int | None = None,
-                 max_param_free: int | None = None, freeze_share: float | None = None, **kwargs: Any) -> None:
+                 max_param_free: int | None = None, freeze_share: float | None = None,
+                 warmup_epochs: int = 0, **kwargs: Any) -> None:
         self.order = check_choice("order", order, (1, 2))
+        self.warmup_epochs = check_int("warmup_epochs", warmup_epochs, 0)
         self.alpha_lr = check_alpha_lr(alpha_lr)
         check_number("alpha_weight_decay", alpha_weight_decay, 0.0)
         check_number("freeze_share", freeze_share, 0.0, 1.0, allow_none=True)
         super().__init__(space, task, **kwargs)
+        if self.warmup_epochs >= self.epochs:
+            raise ConfigError(f"warmup_epochs must be < epochs ({self.epochs}) so that alpha is trained at "
+                              f"all, got {self.warmup_epochs}")
         self.method = f"darts-{'1st' if self.order == 1 else '2nd'}"
         self.xi = self.lr if xi is None else float(check_number("xi", xi, 0.0))  # type: ignore[arg-type]
         self.max_skip, self.max_param_free, self.freeze_share = max_skip, max_param_free, freeze_share
@@ -122,7 +131,7 @@ class Darts(SupernetSearch):
     def train_step(self, x: torch.Tensor, y: torch.Tensor, step: int, steps: int) -> float:
         if step == 0:
             self._alpha_batches = self.batches(self.x_a, self.y_a)
-        if self.frozen_at is None and self._alpha_batches:
+        if self.frozen_at is None and self._alpha_batches and self.epoch >= self.warmup_epochs:
             xv, yv = self._alpha_batches[step % len(self._alpha_batches)]
             self.net.train()
             self.alpha_optimizer.zero_grad(set_to_none=True)
@@ -175,7 +184,7 @@ class Darts(SupernetSearch):
         out.update(order=self.order, derived=arch.to_dict(),
                    param_free_share=param_free_share(self.space, arch),
                    alpha_frozen_at=self.frozen_at, max_skip=self.max_skip, max_param_free=self.max_param_free,
-                   freeze_share=self.freeze_share,
+                   freeze_share=self.freeze_share, warmup_epochs=self.warmup_epochs,
                    alpha_history=[{"epoch": h["epoch"], "alphas": _by_op(self.space, h["alphas"])}
                                   for h in self.history if "alphas" in h])
         return out

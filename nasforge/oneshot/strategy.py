@@ -77,11 +77,13 @@ class OneShotStrategy(Strategy):
 
 class DartsStrategy(OneShotStrategy):
     """DARTS (see :mod:`nasforge.oneshot.darts`); options: ``order``, ``alpha_lr``,
-    ``alpha_weight_decay``, ``xi``, ``max_skip``, ``max_param_free``, ``freeze_share`` and the supernet's
+    ``alpha_weight_decay``, ``xi``, ``max_skip``, ``max_param_free``, ``freeze_share``, ``warmup_epochs``
+    and the supernet's
     ``epochs``/``batch_size``/``lr``/...."""
 
     name = "darts"
-    KEYS = ("order", "alpha_lr", "alpha_weight_decay", "xi", "max_skip", "max_param_free", "freeze_share")
+    KEYS = ("order", "alpha_lr", "alpha_weight_decay", "xi", "max_skip", "max_param_free", "freeze_share",
+            "warmup_epochs")
 
     def __init__(self, **params: Any) -> None:
         from nasforge.oneshot.darts import check_alpha_lr
