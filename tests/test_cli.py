@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from fakes import ToyEvaluator, ToySpace, toy_parts
 
 import nasforge as nf
@@ -106,6 +107,10 @@ BAD_SEARCH = {
     "unknown executor": (["--executor", "mpi", "--trials", "1"], "unknown executor 'mpi'"),
     "ray address without ray": (["--executor", "serial", "--ray-address", "x:1"], "--ray-address needs"),
 }
+if not torch.cuda.is_available():  # a missing GPU is refused before the study is stored
+    BAD_SEARCH["cuda without a gpu"] = (["--device", "cuda"], "CUDA is not available")
+    BAD_SEARCH["cuda without a gpu, one-shot"] = (["--device", "cuda", "--space", "edge-cell", "--strategy",
+                                                   "darts"], "CUDA is not available")
 
 
 @pytest.mark.parametrize("case", sorted(BAD_SEARCH))

@@ -286,6 +286,9 @@ def _train_evaluator(s: dict[str, Any], options: dict[str, Any], strategy: Any, 
     evaluator = EVALUATORS.create(name, task=s["task"], space=space, epochs=s["epochs"],
                                   device=s.get("device") or "auto", **folds, **options)
     evaluator.prepare()
+    from nasforge.estimate.train import resolve_device
+
+    resolve_device(str(getattr(evaluator, "device", None) or "cpu"))  # no CUDA: refused before storing
     return evaluator
 
 
