@@ -27,6 +27,9 @@ DATASETS = ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers",
 def methods(otmann_candidates: int) -> dict[str, tuple[str, dict[str, object]]]:
     return {
         "gp:wl": ("gp", {"kernel": "wl"}),
+        "gp:wl0": ("gp", {"kernel": "wl", "wl_iterations": 0}),
+        "gp:wl2": ("gp", {"kernel": "wl", "wl_iterations": 2}),
+        "gp:wl-only": ("gp", {"kernel": "wl", "features": "wl"}),
         "gp:onehot": ("gp", {"kernel": "onehot"}),
         "gp:arc": ("gp", {"kernel": "arc"}),
         "gp:otmann": ("gp", {"kernel": "otmann", "max_candidates": otmann_candidates}),

@@ -96,3 +96,19 @@ def test_otmann_label_mismatch_and_width_masses() -> None:
     d_sep, d_pool = otmann_distance(space, base, sep), otmann_distance(space, base, pool)
     assert 0 < d_sep < d_pool
     assert otmann_distance(space, base, wide) > 0  # masses follow the width
+
+
+def test_wl_iterations_set_the_depth_of_the_wl_features() -> None:
+    from nasforge.errors import ConfigError
+    from nasforge.strategies import create
+    from nasforge.strategies.candidates import FeatureMap
+
+    space = spaces.create("edge-cell", nodes=4)
+    arch = space.sample(np.random.default_rng(0))
+    counts = [len(FeatureMap(space, "wl", h).tokens(arch)) for h in (0, 1, 2)]
+    nodes = counts[0]
+    assert counts == [nodes, 2 * nodes, 3 * nodes]  # one label per node and round
+    gp = create("gp", wl_iterations=2).setup(space, 0)
+    assert gp.fmap.wl_iterations == 2
+    with pytest.raises(ConfigError, match="wl_iterations"):
+        create("gp", wl_iterations=-1)

@@ -232,22 +232,24 @@ class SpaceIndex:
     Built once per process, space configuration and feature kind (:meth:`get`).
     """
 
-    def __init__(self, space: SearchSpace, kind: str, archs: list[Architecture], hashes: list[str]) -> None:
-        self.fmap = FeatureMap(space, kind)
+    def __init__(self, space: SearchSpace, kind: str, archs: list[Architecture], hashes: list[str],
+                 wl_iterations: int = 1) -> None:
+        self.fmap = FeatureMap(space, kind, wl_iterations)
         self.archs = archs
         self.hashes = hashes
         self.position = {h: i for i, h in enumerate(hashes)}
         self.matrix = self.fmap.matrix(archs, hashes)
 
     @classmethod
-    def get(cls, space: SearchSpace, kind: str = "auto") -> SpaceIndex | None:
-        """The cached index of ``space`` with features ``kind``, or ``None`` if not enumerable."""
-        key = (_space_key(space), kind)
+    def get(cls, space: SearchSpace, kind: str = "auto", wl_iterations: int = 1) -> SpaceIndex | None:
+        """The cached index of ``space`` with features ``kind`` (``wl_iterations`` WL rounds), or
+        ``None`` if not enumerable."""
+        key = (_space_key(space), kind, wl_iterations)
         if key not in _INDEX_CACHE:
             enumerated = enumerate_space(space)
             if enumerated is None:
                 return None
-            _INDEX_CACHE[key] = cls(space, kind, *enumerated)
+            _INDEX_CACHE[key] = cls(space, kind, *enumerated, wl_iterations=wl_iterations)
         return _INDEX_CACHE[key]
 
     def unknown(self, known: Iterable[str]) -> np.ndarray:

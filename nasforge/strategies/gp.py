@@ -83,6 +83,8 @@ class GPStrategy(Strategy):
         xi: exploration margin of expected improvement (in standard deviations of the values).
         transform: ``log`` warps the values with :func:`warp` before fitting (focus on the top),
             ``none`` only standardises them.
+        wl_iterations: Weisfeiler-Lehman relabelling rounds ``h`` of the WL features (0: node labels
+            only; NASBOWL selects h by likelihood, nasforge keeps it fixed, chosen on tuning seeds).
     """
 
     name = "gp"
@@ -99,6 +101,7 @@ class GPStrategy(Strategy):
         xi: float = 0.0,
         transform: str = "log",
         kernel: str = "wl",
+        wl_iterations: int = 1,
     ) -> None:
         check_choice("features", features, FEATURE_KINDS)
         check_choice("kernel", kernel, KERNELS)
@@ -115,13 +118,15 @@ class GPStrategy(Strategy):
             xi=float(xi),
             transform=transform,
             kernel=kernel,
+            wl_iterations=positive_int("wl_iterations", wl_iterations, 0),
         )
 
     def on_setup(self) -> None:
         features = "onehot" if self.params["kernel"] == "onehot" else self.params["features"]
         self.kernel = make_kernel(self.params["kernel"])
-        self.index = SpaceIndex.get(self._space(), features)
-        self.fmap = self.index.fmap if self.index is not None else FeatureMap(self._space(), features)
+        h = self.params["wl_iterations"]
+        self.index = SpaceIndex.get(self._space(), features, h)
+        self.fmap = self.index.fmap if self.index is not None else FeatureMap(self._space(), features, h)
         self._hyper: tuple[float, float] | None = None
         self._hyper_at = -1
         self._prior: Any = None  # warm start: a prior mean from earlier studies (gp_prior.py)
