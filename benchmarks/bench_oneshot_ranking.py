@@ -101,9 +101,19 @@ def trained_scores(epochs: int | None) -> Any:
     return run
 
 
-def shared_score(search: Any, arch: Any) -> float:
-    """Validation accuracy of ``arch``'s path with the supernet's shared weights."""
-    return score(search.net, search.space, arch, search.x_w, search.x_valid, search.y_valid)["valid_acc"]
+#: how a path is scored with shared weights (``--calib-batches``, ``--score``); set in :func:`main`.
+SCORING = {"calib_batches": 4, "score": "acc"}
+
+
+def shared_score(search: Any, arch: Any, calib_batches: int | None = None, by: str | None = None) -> float:
+    """``arch``'s path with the supernet's shared weights after batch-norm recalibration on
+    ``calib_batches`` training batches: its validation accuracy (``by="acc"``) or minus its validation
+    loss (``by="loss"``); defaults from :data:`SCORING`."""
+    calib = SCORING["calib_batches"] if calib_batches is None else calib_batches
+    by = SCORING["score"] if by is None else by
+    m = score(search.net, search.space, arch, search.x_w, search.x_valid, search.y_valid,
+              calib_batches=int(calib), batch_size=search.batch_size)
+    return m["valid_acc"] if by == "acc" else -m["valid_loss"]
 
 
 def alpha_score(search: Any, arch: Any) -> float:
@@ -205,6 +215,11 @@ def main() -> None:
     p.add_argument("--channels", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--drop-rate", type=float, default=0.5)
+    p.add_argument("--calib-batches", type=int, default=4,
+                   help="training batches for batch-norm recalibration before a path is scored "
+                        "(spos, path-dropout, enas)")
+    p.add_argument("--score", choices=("acc", "loss"), default="acc",
+                   help="a path's score with shared weights: validation accuracy or minus its loss")
     p.add_argument("--estimators", default=",".join(ESTIMATORS), help="comma-separated subset")
     p.add_argument("--workdir", default=str(RESULTS), help="holds the ground-truth store ground_truth.db")
     p.add_argument("--out-dir", default=str(RESULTS))
@@ -214,6 +229,9 @@ def main() -> None:
     if unknown or "one-epoch" not in chosen:
         sys.exit(f"--estimators: names from {', '.join(ESTIMATORS)} including one-epoch, "
                  f"got {args.estimators!r}")
+    if args.calib_batches < 1:
+        sys.exit(f"--calib-batches: an integer >= 1, got {args.calib_batches}")
+    SCORING.update(calib_batches=args.calib_batches, score=args.score)
     torch.set_num_threads(1)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
