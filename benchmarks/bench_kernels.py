@@ -13,7 +13,8 @@ Runs on disjoint seed ranges (e.g. one per core) are combined by ``--merge a.jso
 
 Variants for tuning the WL kernel: ``gp:wl0`` .. ``gp:wl3`` fix the WL rounds ``h`` (``gp:wl`` is the
 default, h=2 since it was chosen on tuning seeds 0-29 with ``--seed-offset 0``; before, h=1) and
-``gp:wl-only`` drops the one-hot features from the WL kernel::
+``gp:wl-only`` drops the one-hot features from the WL kernel, ``gp:wl-init5`` starts the GP after 5
+random samples instead of 10::
 
     python benchmarks/bench_kernels.py --seed-offset 0 --methods gp:wl1,gp:wl2,gp:wl3 \
         --out benchmarks/results/kernels_tune/wl_h_seeds0-29.txt
@@ -39,6 +40,7 @@ def methods(otmann_candidates: int) -> dict[str, tuple[str, dict[str, object]]]:
         "gp:wl2": ("gp", {"kernel": "wl", "wl_iterations": 2}),
         "gp:wl3": ("gp", {"kernel": "wl", "wl_iterations": 3}),
         "gp:wl-only": ("gp", {"kernel": "wl", "features": "wl"}),
+        "gp:wl-init5": ("gp", {"kernel": "wl", "n_initial": 5}),
         "gp:onehot": ("gp", {"kernel": "onehot"}),
         "gp:arc": ("gp", {"kernel": "arc"}),
         "gp:otmann": ("gp", {"kernel": "otmann", "max_candidates": otmann_candidates}),
