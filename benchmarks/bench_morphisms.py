@@ -92,10 +92,13 @@ def one_seed(seed: int, args: argparse.Namespace, task: Any, log: Any) -> dict[s
         reached = next((spent for spent, _, test in points if test >= target), None)
         ratio = None if reached is None else reached / budget
         final_test = points[-1][2] if points else float("nan")
-        result[label] = (ratio, len(trials), time.perf_counter() - t0, final_test)
-    line = (f"seed {seed}: re-scratch best test {target:.4f} after {budget} epochs ({len(scratch)} trials); "
-            + "; ".join(f"{k} ratio {_fmt(result[k][0])} (final test {result[k][3]:.4f}, "
-                        f"{result[k][1]} trials, {result[k][2]:.0f}s)" for k in plans))
+        final_valid = points[-1][1] if points else float("nan")
+        result[label] = (ratio, len(trials), time.perf_counter() - t0, final_test, final_valid)
+    # the valid figures are for choosing settings on pilot seeds (the test ones only report)
+    line = (f"seed {seed}: re-scratch best test {target:.4f} (its valid {base[-1][1]:.4f}) after {budget} "
+            f"epochs ({len(scratch)} trials); "
+            + "; ".join(f"{k} ratio {_fmt(result[k][0])} (final valid {result[k][4]:.4f}, test "
+                        f"{result[k][3]:.4f}, {result[k][1]} trials, {result[k][2]:.0f}s)" for k in plans))
     log(line)
     return result
 
