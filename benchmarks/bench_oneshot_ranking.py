@@ -104,23 +104,13 @@ def trained_scores(epochs: int | None) -> Any:
     return run
 
 
-#: how a path is scored with shared weights (``--calib-batches``, ``--score``); set in :func:`main`.
-SCORING = {"calib_batches": 4, "score": "loss"}
-
-
-def shared_metrics(search: Any, arch: Any, calib_batches: int | None = None) -> dict[str, float]:
+def shared_metrics(search: Any, arch: Any, calib_batches: int) -> dict[str, float]:
     """``{"acc": validation accuracy, "loss": minus validation loss}`` of ``arch``'s path with the
-    supernet's shared weights after batch-norm recalibration on ``calib_batches`` training batches
-    (default from :data:`SCORING`); both come from the same forward pass."""
-    calib = SCORING["calib_batches"] if calib_batches is None else calib_batches
+    supernet's shared weights after batch-norm recalibration on ``calib_batches`` training batches;
+    both come from the same forward pass."""
     m = score(search.net, search.space, arch, search.x_w, search.x_valid, search.y_valid,
-              calib_batches=int(calib), batch_size=search.batch_size)
+              calib_batches=calib_batches, batch_size=search.batch_size)
     return {"acc": m["valid_acc"], "loss": -m["valid_loss"]}
-
-
-def shared_score(search: Any, arch: Any, calib_batches: int | None = None, by: str | None = None) -> float:
-    """:func:`shared_metrics`'s ``by`` entry (``acc`` or ``loss``; default ``SCORING["score"]``)."""
-    return shared_metrics(search, arch, calib_batches)[SCORING["score"] if by is None else by]
 
 
 def alpha_score(search: Any, arch: Any) -> float:
@@ -130,25 +120,11 @@ def alpha_score(search: Any, arch: Any) -> float:
     return float(np.mean([float(np.dot(w, soft[p])) for p, w in chosen.items()]))
 
 
-def supernet_scores(cls: Any, space: Any, task: Any, archs: list[Any], budget: float, args: Any,
-                    scorer: Any = None, **kw: Any) -> Any:
-    """Scores of ``archs`` from a ``cls`` supernet trained within ``budget`` seconds (with its scoring).
-
-    ``scorer=None`` scores by the shared weights (:func:`shared_metrics`): the ``--score`` entry, and
-    as a fourth element the other entry of the same forward passes (``{"by acc" | "by loss": scores}``).
-    """
-    if scorer is None:
-        by = SCORING["score"]
-        other = "loss" if by == "acc" else "acc"
-        cache: dict[int, dict[str, float]] = {}
-
-        def scorer(search: Any, arch: Any) -> float:
-            cache[id(arch)] = shared_metrics(search, arch)
-            return cache[id(arch)][by]
-
-        scores, secs, epochs = supernet_scores(cls, space, task, archs, budget, args, scorer, **kw)
-        return scores, secs, epochs, {f"by {other}": [cache[id(a)][other] for a in archs]}
-    started = time.perf_counter()
+def train_within_budget(cls: Any, space: Any, task: Any, archs: list[Any], budget: float, args: Any,
+                        scorer: Any, **kw: Any) -> tuple[Any, int]:
+    """``(search, epochs)``: a ``cls`` supernet trained for as many epochs as fit in ``budget`` seconds
+    once ``scorer`` has scored every one of ``archs`` (both timed on a one-epoch probe, whose epoch
+    counts against the budget too)."""
     probe = cls(space, task, epochs=1, batch_size=args.batch_size, seed=args.seed, **kw)
     t0 = time.perf_counter()
     probe.run()
@@ -156,10 +132,31 @@ def supernet_scores(cls: Any, space: Any, task: Any, archs: list[Any], budget: f
     t0 = time.perf_counter()
     scorer(probe, archs[0])
     score_s = (time.perf_counter() - t0) * len(archs)
-    epochs = max(1, int((budget - score_s) / epoch_s) - 1)  # the probe epoch is spent too
-    search = cls(space, task, epochs=epochs, batch_size=args.batch_size, seed=args.seed, **kw).run()
-    scores = [scorer(search, a) for a in archs]
-    return scores, time.perf_counter() - started, epochs
+    epochs = max(1, int((budget - score_s) / epoch_s) - 1)
+    return cls(space, task, epochs=epochs, batch_size=args.batch_size, seed=args.seed, **kw).run(), epochs
+
+
+def supernet_scores(cls: Any, space: Any, task: Any, archs: list[Any], budget: float, args: Any,
+                    scorer: Any = None, **kw: Any) -> Any:
+    """Scores of ``archs`` from a ``cls`` supernet trained within ``budget`` seconds (with its scoring).
+
+    ``scorer=None`` scores by the shared weights (:func:`shared_metrics` on ``--calib-batches``): the
+    ``--score`` entry, and as a fourth element the other entry of the same forward passes
+    (``{"by acc" | "by loss": scores}``).
+    """
+    started = time.perf_counter()
+    if scorer is not None:
+        search, epochs = train_within_budget(cls, space, task, archs, budget, args, scorer, **kw)
+        return [scorer(search, a) for a in archs], time.perf_counter() - started, epochs
+
+    def metrics(search: Any, arch: Any) -> dict[str, float]:
+        return shared_metrics(search, arch, args.calib_batches)
+
+    search, epochs = train_within_budget(cls, space, task, archs, budget, args, metrics, **kw)
+    rows = [metrics(search, a) for a in archs]
+    other = "loss" if args.score == "acc" else "acc"
+    return ([r[args.score] for r in rows], time.perf_counter() - started, epochs,
+            {f"by {other}": [r[other] for r in rows]})
 
 
 def spos_scores(space: Any, task: Any, archs: list[Any], budget: float, args: Any) -> Scores:
@@ -260,7 +257,6 @@ def main() -> None:
                  f"got {args.estimators!r}")
     if args.calib_batches < 1:
         sys.exit(f"--calib-batches: an integer >= 1, got {args.calib_batches}")
-    SCORING.update(calib_batches=args.calib_batches, score=args.score)
     torch.set_num_threads(1)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -277,13 +273,12 @@ def main() -> None:
             rows[name] = {"skipped": f"the ground truth is {args.epochs} epoch(s): "
                                      "it would be the ground truth"}
             continue
-        result = fn(space, task, archs, budget, args)
-        scores, secs, epochs = result[:3]
+        scores, secs, epochs, *others = fn(space, task, archs, budget, args)
         if name == "one-epoch":
             budget = secs
-        by = f"; by {args.score}" if len(result) > 3 else ""
+        by = f"; by {args.score}" if others else ""
         variants = [(name, scores, note.format(e=epochs) + by)]
-        for label, other in (result[3] if len(result) > 3 else {}).items():
+        for label, other in (others[0] if others else {}).items():
             variants.append((f"{name} ({label})", other, f"the same supernet and passes, {label}"))
         for key, values, text in variants:
             rows[key] = {"scores": [float(s) for s in values], "seconds": secs,
