@@ -106,6 +106,10 @@ BAD_SEARCH = {
     "bad strategy option": (["--strategy-opt", "population=1"], "population"),
     "unknown executor": (["--executor", "mpi", "--trials", "1"], "unknown executor 'mpi'"),
     "ray address without ray": (["--executor", "serial", "--ray-address", "x:1"], "--ray-address needs"),
+    "darts warm-up over its epochs": (["--space", "edge-cell", "--strategy", "darts", "--strategy-opt",
+                                       "epochs=3", "--strategy-opt", "warmup_epochs=3"], "warmup_epochs"),
+    "darts freeze share over 1": (["--space", "edge-cell", "--strategy", "darts", "--strategy-opt",
+                                   "freeze_share=2"], "freeze_share"),
 }
 if not torch.cuda.is_available():  # a missing GPU is refused before the study is stored
     BAD_SEARCH["cuda without a gpu"] = (["--device", "cuda"], "CUDA is not available")

@@ -35,6 +35,10 @@ STATE_FILE = "supernet_state.pt"
 SUPERNET_FILE = "supernet.pt"
 
 
+#: supernet training epochs when none are given
+DEFAULT_EPOCHS = 10
+
+
 class SupernetSearch:
     """Train a supernet of ``space`` on ``task`` (see the module docstring).
 
@@ -54,8 +58,8 @@ class SupernetSearch:
     #: whether the weights train on one half of the training split (DARTS: the other half is alpha's)
     split_halves: ClassVar[bool] = False
 
-    def __init__(self, space: Any, task: Any, *, epochs: int = 10, batch_size: int = 64, lr: float = 0.025,
-                 lr_min: float = 0.001, momentum: float = 0.9, weight_decay: float = 3e-4,
+    def __init__(self, space: Any, task: Any, *, epochs: int = DEFAULT_EPOCHS, batch_size: int = 64,
+                 lr: float = 0.025, lr_min: float = 0.001, momentum: float = 0.9, weight_decay: float = 3e-4,
                  grad_clip: float = 5.0, seed: int = 0, device: str = "cpu",
                  checkpoint_dir: str | os.PathLike[str] | None = None,
                  dtype: torch.dtype = torch.float32) -> None:

@@ -29,7 +29,7 @@ from torch.func import functional_call
 
 from nasforge.checks import check_choice, check_int, check_number
 from nasforge.errors import ConfigError
-from nasforge.oneshot.base import SupernetSearch
+from nasforge.oneshot.base import DEFAULT_EPOCHS, SupernetSearch
 from nasforge.oneshot.derive import derive, param_free_share
 from nasforge.space.architecture import Architecture
 
@@ -41,6 +41,27 @@ def check_alpha_lr(alpha_lr: Any) -> float:
             f"alpha_lr (the architecture weights' Adam learning rate) must be > 0, got {alpha_lr!r}"
         )
     return float(alpha_lr)
+
+
+def check_options(*, epochs: Any = DEFAULT_EPOCHS, order: Any = 1, alpha_lr: Any = 3e-4,
+                  alpha_weight_decay: Any = 1e-3, xi: Any = None, max_skip: Any = None,
+                  max_param_free: Any = None, freeze_share: Any = None, warmup_epochs: Any = 0,
+                  **_: Any) -> None:
+    """Every DARTS option checked without building a supernet (the strategy checks them when it is
+    created, before a study is stored; :class:`Darts` again); :class:`ConfigError` naming the first
+    bad one. Options of the shared supernet training (``**_``) are checked by :class:`SupernetSearch`."""
+    check_choice("order", order, (1, 2))
+    check_alpha_lr(alpha_lr)
+    check_number("alpha_weight_decay", alpha_weight_decay, 0.0)
+    check_number("xi", xi, 0.0, allow_none=True)
+    check_int("max_skip", max_skip, 0, allow_none=True)
+    check_int("max_param_free", max_param_free, 0, allow_none=True)
+    check_number("freeze_share", freeze_share, 0.0, 1.0, allow_none=True)
+    warmup = check_int("warmup_epochs", warmup_epochs, 0)
+    epochs = check_int("epochs", epochs, 1)
+    if warmup >= epochs:
+        raise ConfigError(f"warmup_epochs must be < epochs ({epochs}) so that alpha is trained at all, "
+                          f"got {warmup}")
 
 
 def unrolled_alpha_grad(net: torch.nn.Module, alphas: list[torch.Tensor], train: tuple[Any, Any],
@@ -99,17 +120,13 @@ class Darts(SupernetSearch):
                  alpha_weight_decay: float = 1e-3, xi: float | None = None, max_skip: int | None = None,
                  max_param_free: int | None = None, freeze_share: float | None = None,
                  warmup_epochs: int = 0, **kwargs: Any) -> None:
-        self.order = check_choice("order", order, (1, 2))
-        self.warmup_epochs = check_int("warmup_epochs", warmup_epochs, 0)
-        self.alpha_lr = check_alpha_lr(alpha_lr)
-        check_number("alpha_weight_decay", alpha_weight_decay, 0.0)
-        check_number("freeze_share", freeze_share, 0.0, 1.0, allow_none=True)
+        check_options(order=order, alpha_lr=alpha_lr, alpha_weight_decay=alpha_weight_decay, xi=xi,
+                      max_skip=max_skip, max_param_free=max_param_free, freeze_share=freeze_share,
+                      warmup_epochs=warmup_epochs, **kwargs)
+        self.order, self.warmup_epochs, self.alpha_lr = order, int(warmup_epochs), float(alpha_lr)
         super().__init__(space, task, **kwargs)
-        if self.warmup_epochs >= self.epochs:
-            raise ConfigError(f"warmup_epochs must be < epochs ({self.epochs}) so that alpha is trained at "
-                              f"all, got {self.warmup_epochs}")
         self.method = f"darts-{'1st' if self.order == 1 else '2nd'}"
-        self.xi = self.lr if xi is None else float(check_number("xi", xi, 0.0))  # type: ignore[arg-type]
+        self.xi = self.lr if xi is None else float(xi)
         self.max_skip, self.max_param_free, self.freeze_share = max_skip, max_param_free, freeze_share
         gen = torch.Generator().manual_seed(self.seed + 1)
         self.alphas = [torch.nn.Parameter(1e-3 * torch.randn(p.n, generator=gen, dtype=self.dtype)

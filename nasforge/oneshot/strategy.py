@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from nasforge.checks import check_choice, check_int
+from nasforge.checks import check_int
 from nasforge.errors import ConfigError
 from nasforge.space.architecture import Architecture
 from nasforge.strategies.base import Strategy
@@ -86,13 +86,10 @@ class DartsStrategy(OneShotStrategy):
             "warmup_epochs")
 
     def __init__(self, **params: Any) -> None:
-        from nasforge.oneshot.darts import check_alpha_lr
+        from nasforge.oneshot.darts import check_options
 
         _check_keys(self.name, params, (*self.KEYS, *TRAIN_KEYS))
-        if "alpha_lr" in params:
-            check_alpha_lr(params["alpha_lr"])
-        check_choice("order", params.get("order", 1), (1, 2))
-        check_int("max_skip", params.get("max_skip"), 0, allow_none=True)
+        check_options(**params)
         super().__init__(**params)
 
     def search_class(self) -> Any:
