@@ -14,7 +14,8 @@ Runs on disjoint seed ranges (e.g. one per core) are combined by ``--merge a.jso
 Variants for tuning the WL kernel: ``gp:wl0`` .. ``gp:wl3`` fix the WL rounds ``h`` (``gp:wl`` is the
 default, h=2 since it was chosen on tuning seeds 0-29 with ``--seed-offset 0``; before, h=1) and
 ``gp:wl-only`` drops the one-hot features from the WL kernel, ``gp:wl-init5`` starts the GP after 5
-random samples instead of 10::
+random samples instead of 10, ``gp:wl-auto`` chooses h in 0..3 by marginal likelihood (NASBOWL) and
+``gp:wl-pool`` scores the whole space on every ask (``score_budget`` 3e6 instead of 5e5)::
 
     python benchmarks/bench_kernels.py --seed-offset 0 --methods gp:wl1,gp:wl2,gp:wl3 \
         --out benchmarks/results/kernels_tune/wl_h_seeds0-29.txt
@@ -41,6 +42,8 @@ def methods(otmann_candidates: int) -> dict[str, tuple[str, dict[str, object]]]:
         "gp:wl3": ("gp", {"kernel": "wl", "wl_iterations": 3}),
         "gp:wl-only": ("gp", {"kernel": "wl", "features": "wl"}),
         "gp:wl-init5": ("gp", {"kernel": "wl", "n_initial": 5}),
+        "gp:wl-auto": ("gp", {"kernel": "wl", "wl_iterations": "auto"}),
+        "gp:wl-pool": ("gp", {"kernel": "wl", "score_budget": 3_000_000}),
         "gp:onehot": ("gp", {"kernel": "onehot"}),
         "gp:arc": ("gp", {"kernel": "arc"}),
         "gp:otmann": ("gp", {"kernel": "otmann", "max_candidates": otmann_candidates}),

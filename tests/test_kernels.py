@@ -112,3 +112,54 @@ def test_wl_iterations_set_the_depth_of_the_wl_features() -> None:
     assert gp.fmap.wl_iterations == 2
     with pytest.raises(ConfigError, match="wl_iterations"):
         create("gp", wl_iterations=-1)
+
+
+def _told_gp(space: spaces.SearchSpace, n: int = 14, **params: object):  # type: ignore[no-untyped-def]
+    """A GP told ``n`` trials whose value is the number of conv ops (a function of the node labels)."""
+    from nasforge.strategies import create
+    from nasforge.trial import Trial, TrialState
+
+    gp = create("gp", n_initial=4, **params).setup(space, 0)
+    for number in range(n):
+        arch = gp.ask().architecture
+        value = float(sum("conv" in str(op) for op in space.to_graph(arch).labels))
+        gp.tell(Trial(number, arch, TrialState.COMPLETE, value=value))
+    return gp
+
+
+def test_wl_rounds_chosen_by_likelihood_score_the_pool_with_the_chosen_rounds() -> None:
+    """``wl_iterations="auto"`` picks h by marginal likelihood; its proposal is the one a GP with h fixed
+    at that value makes on the same history (the pool and the Gram matrix use the same features)."""
+    from nasforge.strategies import create
+
+    space = spaces.create("edge-cell", nodes=4)
+    auto = _told_gp(space, wl_iterations="auto")
+    ls, noise = auto._hyperparameters()
+    chosen = auto.wl_rounds
+    assert chosen in (0, 1, 2, 3)
+    fixed = create("gp", n_initial=4, wl_iterations=chosen).setup(space, 0)
+    for trial in auto.history:
+        fixed.tell(trial)
+    fixed.rng = np.random.default_rng(7)
+    auto.rng = np.random.default_rng(7)
+    assert fixed._hyperparameters() == (ls, noise)  # the best of h's grid is the overall best
+    assert fixed.propose().architecture == auto.propose().architecture
+
+
+def test_float_features_shrink_with_the_distance_between_values() -> None:
+    """A joint space's float gets binned features: the one-hot similarity of two genotypes falls as
+    their learning rates move apart (an exact-value token would give the same for any two values)."""
+    from nasforge.strategies.candidates import FeatureMap
+
+    space = spaces.joint(spaces.create("chain", max_layers=3), lr=spaces.LogFloat(1e-4, 1e-1))
+    arch = space.sample(np.random.default_rng(0))
+    inner, _ = space.split(arch)
+    fmap = FeatureMap(space, "onehot")
+
+    def sim(a: float, b: float) -> float:
+        ra, rb = fmap.row(space.join(inner, {"lr": a})), fmap.row(space.join(inner, {"lr": b}))
+        return sum(v * rb.get(k, 0.0) for k, v in ra.items())
+
+    near, mid, far = sim(1e-3, 1.1e-3), sim(1e-3, 5e-3), sim(1e-3, 9e-2)
+    assert sim(1e-3, 1e-3) == pytest.approx(1.0)
+    assert 1.0 > near > mid > far

@@ -141,6 +141,14 @@ class JointSpace(SearchSpace):
         offset = len(self.inner.decisions())
         return {offset + i: float(hp[h.name]) for i, h in enumerate(self.hps) if h.is_float and h.name in hp}
 
+    def float_units(self, arch: Architecture) -> dict[int, float]:
+        """Flat position -> value on the unit scale (log scale where ``log``) of every active float
+        hyperparameter of ``arch`` (for kernels that compare values by distance)."""
+        _, hp = self.split(arch)
+        offset = len(self.inner.decisions())
+        return {offset + i: h.unit(float(hp[h.name])) for i, h in enumerate(self.hps)
+                if h.is_float and h.name in hp}
+
     def _index(self, h: HP, value: Any) -> int:
         if h.is_float:
             return round(h.unit(float(value)) * (GRID - 1))

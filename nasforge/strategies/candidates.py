@@ -134,6 +134,10 @@ def has_graph(space: SearchSpace) -> bool:
     return "adjacency" in space.encodings() and hasattr(space, "op_vocabulary")
 
 
+#: bins per unit range of a float decision's features, one resolution each (see FeatureMap.float_tokens)
+FLOAT_BINS = (2, 4, 8, 16)
+
+
 class FeatureMap:
     """Sparse feature vectors of genotypes, cached by canonical hash.
 
@@ -161,17 +165,40 @@ class FeatureMap:
         self._rows: dict[str, dict[int, float]] = {}
 
     def tokens(self, arch: Architecture) -> list[str]:
-        """The feature tokens (with repeats) of ``arch``."""
+        """The feature tokens (with repeats) of ``arch``; a float decision's come from
+        :meth:`float_tokens` instead."""
         out: list[str] = []
         if "onehot" in self.kind:
             space = self.space
             flat = space.to_flat(arch)
             active = space.active(flat)
-            out += [f"d{i}={v}" for i, (v, on) in enumerate(zip(flat, active, strict=True)) if on]
+            floats = self._floats(arch)
+            out += [f"d{i}={v}" for i, (v, on) in enumerate(zip(flat, active, strict=True))
+                    if on and i not in floats]
         if "wl" in self.kind:
             out += _wl_tokens(self.space, arch, self.wl_iterations)
         if "path" in self.kind:
             out += ["p:" + ">".join(p) for p in paths(self.space, arch)]
+        return out
+
+    def _floats(self, arch: Architecture) -> dict[int, float]:
+        getter = getattr(self.space, "float_units", None)
+        return {} if getter is None else getter(arch)
+
+    def float_tokens(self, arch: Architecture) -> list[tuple[str, float]]:
+        """Weighted tokens of the float decisions (one-hot features): each value in [0, 1] falls into a
+        bin at each resolution of :data:`FLOAT_BINS`, plain and shifted by half a bin; the weights
+        make a float decision's squared norm 1, as a categorical's, so two values share a fraction of
+        it that shrinks with their distance (deterministic random-binning features, Rahimi & Recht
+        2007), where an exact-value token would make 0.010 and 0.011 as unlike as 0.01 and 0.1."""
+        if "onehot" not in self.kind:
+            return []
+        weight = 1.0 / math.sqrt(2 * len(FLOAT_BINS))
+        out = []
+        for i, u in self._floats(arch).items():
+            for n in FLOAT_BINS:
+                for shift in (0.0, 0.5):
+                    out.append((f"d{i}/{n}{'s' if shift else ''}={math.floor(u * n + shift)}", weight))
         return out
 
     def row(self, arch: Architecture, key: str | None = None) -> dict[int, float]:
@@ -181,9 +208,10 @@ class FeatureMap:
         if cached is not None:
             return cached
         counts: dict[int, float] = {}
-        for tok in self.tokens(arch):
+        weighted = [(tok, 1.0) for tok in self.tokens(arch)] + self.float_tokens(arch)
+        for tok, weight in weighted:
             j = self.vocab.setdefault(tok, len(self.vocab))
-            counts[j] = counts.get(j, 0.0) + 1.0
+            counts[j] = counts.get(j, 0.0) + weight
         norm = math.sqrt(sum(v * v for v in counts.values())) or 1.0
         row = {j: v / norm for j, v in counts.items()}
         self._rows[key] = row

@@ -32,6 +32,7 @@ from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.special import ndtr
 
 from nasforge.checks import check_choice, check_number
+from nasforge.errors import ConfigError
 from nasforge.space.architecture import Architecture
 from nasforge.strategies.base import Strategy, positive_int
 from nasforge.strategies.candidates import (
@@ -46,6 +47,7 @@ from nasforge.strategies.kernels import KERNELS, make_kernel
 from nasforge.trial import Candidate, Trial, TrialState
 
 _LENGTHSCALES = (0.05, 0.1, 0.2, 0.4, 0.8)
+_WL_AUTO = (0, 1, 2, 3)  # the WL rounds ``wl_iterations="auto"`` chooses from by marginal likelihood
 _OTMANN_CANDIDATES = 300
 _NOISES = (0.01, 0.03, 0.1, 0.3)
 TRANSFORMS = ("log", "none")
@@ -84,9 +86,13 @@ class GPStrategy(Strategy):
         transform: ``log`` warps the values with :func:`warp` before fitting (focus on the top),
             ``none`` only standardises them.
         wl_iterations: Weisfeiler-Lehman relabelling rounds ``h`` of the WL features (0: node labels
-            only). NASBOWL selects h by likelihood; nasforge keeps it fixed at 2, chosen on
+            only), or ``"auto"``: h in 0..3 chosen with the length scale and noise by marginal
+            likelihood at every refit, as NASBOWL does. The default 2 was chosen on
             NAS-Bench-Graph's tuning seeds 0-29 (mean regret 0.390 pp against 0.413 for h=1, 0.403
             for h=3; ``benchmarks/results/kernels_tune/``).
+        score_budget: in an enumerable space, the candidates scored per ask are capped at
+            ``score_budget / told`` (the variance costs one triangular solve per candidate), at
+            least 400 and at most ``max_candidates``.
     """
 
     name = "gp"
@@ -103,7 +109,8 @@ class GPStrategy(Strategy):
         xi: float = 0.0,
         transform: str = "log",
         kernel: str = "wl",
-        wl_iterations: int = 2,
+        wl_iterations: int | str = 2,
+        score_budget: int = 500_000,
     ) -> None:
         check_choice("features", features, FEATURE_KINDS)
         check_choice("kernel", kernel, KERNELS)
@@ -120,15 +127,21 @@ class GPStrategy(Strategy):
             xi=float(xi),
             transform=transform,
             kernel=kernel,
-            wl_iterations=positive_int("wl_iterations", wl_iterations, 0),
+            wl_iterations=_rounds(wl_iterations),
+            score_budget=positive_int("score_budget", score_budget),
         )
 
     def on_setup(self) -> None:
         features = "onehot" if self.params["kernel"] == "onehot" else self.params["features"]
         self.kernel = make_kernel(self.params["kernel"])
         h = self.params["wl_iterations"]
-        self.index = SpaceIndex.get(self._space(), features, h)
-        self.fmap = self.index.fmap if self.index is not None else FeatureMap(self._space(), features, h)
+        rounds = _WL_AUTO if h == "auto" else (h,)
+        self._views: dict[int, tuple[SpaceIndex | None, FeatureMap]] = {}
+        for r in rounds:
+            index = SpaceIndex.get(self._space(), features, r)
+            fmap = index.fmap if index is not None else FeatureMap(self._space(), features, r)
+            self._views[r] = (index, fmap)
+        self._use_view(2 if h == "auto" else h)
         self._hyper: tuple[float, float] | None = None
         self._hyper_at = -1
         self._prior: Any = None  # warm start: a prior mean from earlier studies (gp_prior.py)
@@ -137,10 +150,17 @@ class GPStrategy(Strategy):
         if self.warm_start:
             from nasforge.strategies.gp_prior import SourcePrior
 
+            # the prior keeps the features of the view in use now, whatever rounds the GP picks later
+            self._prior_rounds = self.wl_rounds
             prior = SourcePrior(self.warm_start, self._space(), self._matrix)
             self._prior = prior if prior.ok else None
             if self._prior is not None and self.index is not None:
                 self._prior_all = self._prior.mean(self.index.matrix)
+
+    def _use_view(self, h: int) -> None:
+        """Score with the features of ``h`` WL rounds (one of the views built at setup)."""
+        self.wl_rounds = h
+        self.index, self.fmap = self._views[h]
 
     def _training(self, done: list[Trial] | None = None) -> list[Trial]:
         done = self.completed if done is None else done
@@ -160,6 +180,7 @@ class GPStrategy(Strategy):
             return Candidate(space.sample(self.rng))
         parents = [t.architecture for t in sorted(train, key=lambda t: t.value, reverse=True)]  # type: ignore
         parents = parents[: self.params["n_parents"]]
+        ls, noise = self._hyperparameters()  # first: it chooses the WL rounds the pool is scored with
         pool = self._pool(parents)
         if pool is None:
             return Candidate(space.sample(self.rng))
@@ -167,13 +188,12 @@ class GPStrategy(Strategy):
         train_archs = [t.architecture for t in train]
         z = warp(np.array([t.value for t in train], dtype=float), self.params["transform"])
         gram = self._similarity(train_archs, train_archs)
-        ls, noise = self._hyperparameters()
         chol = _cholesky(np.exp((gram - 1.0) / ls), noise)
         x_train = self._matrix(train_archs)
         width = max(x_cand.shape[1], x_train.shape[1])  # the vocabulary may have grown meanwhile
         x_cand.resize((x_cand.shape[0], width))
         x_train.resize((x_train.shape[0], width))
-        prior_train, prior_cand = self._prior_means(train, x_train, x_cand)  # warm start; zeros without
+        prior_train, prior_cand = self._prior_means(train, archs)  # warm start; zeros without
         b = slope(z, prior_train)
         alpha = cho_solve((chol, True), z - b * prior_train)
         if self.kernel is None:
@@ -190,15 +210,22 @@ class GPStrategy(Strategy):
         pick = int(np.argmax(ei + 1e-12 * self.rng.random(len(ei))))
         return Candidate(archs[pick], info={"ei": float(ei[pick])})
 
-    def _prior_means(self, train: list[Trial], x_train: Any, x_cand: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _prior_means(self, train: list[Trial], cand: list[Architecture]) -> tuple[np.ndarray, np.ndarray]:
         """The warm-start prior mean at the training points and the candidates (zeros without one)."""
         if self._prior is None:
-            return np.zeros(x_train.shape[0]), np.zeros(x_cand.shape[0])
+            return np.zeros(len(train)), np.zeros(len(cand))
+        index = self._views[self._prior_rounds][0]
         if self._prior_all is not None and self._pool_rows is not None:
-            pos = [self.index.position.get(self._key(t.architecture)) for t in train]
+            pos = [index.position.get(self._key(t.architecture)) for t in train]
             if all(p is not None for p in pos):
                 return self._prior_all[pos], self._prior_all[self._pool_rows]
-        return self._prior.mean(x_train), self._prior.mean(x_cand)
+        rounds = self.wl_rounds
+        self._use_view(self._prior_rounds)
+        try:
+            x_train = self._matrix([t.architecture for t in train])
+            return self._prior.mean(x_train), self._prior.mean(self._matrix(cand))
+        finally:
+            self._use_view(rounds)
 
     def _similarity(self, a: list[Architecture], b: list[Architecture]) -> np.ndarray:
         """The kernel's similarity matrix ``S`` (``S(x, x) = 1``) between ``a`` and ``b``."""
@@ -245,7 +272,8 @@ class GPStrategy(Strategy):
         if len(rows) == 0:
             return None
         # the variance costs n_train^2 per candidate: fewer candidates when the training set is large
-        cap = min(self.params["max_candidates"], max(400, 500_000 // max(len(self.completed), 1)))
+        cap = min(self.params["max_candidates"],
+                  max(400, self.params["score_budget"] // max(len(self.completed), 1)))
         if self.params["kernel"] == "otmann":
             cap = min(cap, _OTMANN_CANDIDATES)
         if len(rows) > cap:
@@ -257,7 +285,8 @@ class GPStrategy(Strategy):
 
     def _hyperparameters(self) -> tuple[float, float]:
         """(length scale, noise) by marginal likelihood, re-selected every ``refit_every`` tells on
-        the history up to the last multiple of ``refit_every`` (so replay gives the same values)."""
+        the history up to the last multiple of ``refit_every`` (so replay gives the same values);
+        with ``wl_iterations="auto"`` the WL rounds too (left in use by :meth:`_use_view`)."""
         told = len(self.history)
         every = self.params["refit_every"] or max(1, told // 50)
         mark = max(told // every * every, 1)
@@ -269,26 +298,38 @@ class GPStrategy(Strategy):
             train = self._training()
         z = warp(np.array([t.value for t in train], dtype=float), self.params["transform"])
         archs = [t.architecture for t in train]
-        gram = self._similarity(archs, archs)
-        best: tuple[float, float, float] | None = None
+        best: tuple[float, float, float, int] | None = None
         eye = np.eye(len(z))
-        for ls in _LENGTHSCALES:
-            base = np.exp((gram - 1.0) / ls)
-            for noise in _NOISES:
-                try:
-                    chol = cholesky(base + noise * eye, lower=True)
-                except np.linalg.LinAlgError:
-                    continue
-                alpha = cho_solve((chol, True), z)
-                ll = -0.5 * float(z @ alpha) - float(np.log(np.diag(chol)).sum())
-                if best is None or ll > best[0]:
-                    best = (ll, ls, noise)
+        for h in self._views:
+            self._use_view(h)
+            gram = self._similarity(archs, archs)
+            for ls in _LENGTHSCALES:
+                base = np.exp((gram - 1.0) / ls)
+                for noise in _NOISES:
+                    try:
+                        chol = cholesky(base + noise * eye, lower=True)
+                    except np.linalg.LinAlgError:
+                        continue
+                    alpha = cho_solve((chol, True), z)
+                    ll = -0.5 * float(z @ alpha) - float(np.log(np.diag(chol)).sum())
+                    if best is None or ll > best[0]:
+                        best = (ll, ls, noise, h)
         self._hyper = (best[1], best[2]) if best is not None else (0.2, 0.1)
+        self._use_view(best[3] if best is not None else next(iter(self._views)))
         self._hyper_at = mark
         return self._hyper
 
     def to_config(self) -> dict[str, Any]:
         return {"name": self.name, **self.params}
+
+
+def _rounds(value: Any) -> int | str:
+    """``wl_iterations``: an integer >= 0 or ``"auto"``."""
+    if value == "auto":
+        return "auto"
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ConfigError(f"wl_iterations must be an integer >= 0 or 'auto', got {value!r}")
+    return positive_int("wl_iterations", value, 0)
 
 
 def _cholesky(k: np.ndarray, noise: float) -> np.ndarray:

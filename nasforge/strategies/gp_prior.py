@@ -45,9 +45,15 @@ class SourcePrior:
     def mean(self, rows: Any) -> np.ndarray:
         """``m`` at the feature rows ``rows`` (sparse, as the GP's), computed in chunks."""
         out = np.empty(rows.shape[0])
+        x = self.x
+        if rows.shape[1] != x.shape[1]:  # the feature vocabulary grows as new architectures are seen
+            width = max(rows.shape[1], x.shape[1])
+            rows, x = rows.copy(), x.copy()
+            rows.resize((rows.shape[0], width))
+            x.resize((x.shape[0], width))
         for start in range(0, rows.shape[0], _CHUNK):
             block = rows[start:start + _CHUNK]
-            k = np.exp(((block @ self.x.T).toarray() - 1.0) / _LENGTHSCALE)
+            k = np.exp(((block @ x.T).toarray() - 1.0) / _LENGTHSCALE)
             out[start:start + _CHUNK] = k @ self.alpha
         return out
 

@@ -54,11 +54,8 @@ TERMINALS = ("input", "output")
 
 def _unit_values(space: SearchSpace, arch: Architecture) -> dict[int, float]:
     """Flat position -> value in [0, 1] of every numeric (float) decision ``space`` exposes."""
-    getter = getattr(space, "float_values", None)
-    if getter is None:
-        return {}
-    hps = _float_hps(space)
-    return {i: hps[i].unit(v) for i, v in getter(arch).items() if i in hps}
+    getter = getattr(space, "float_units", None)
+    return {} if getter is None else getter(arch)
 
 
 def _float_hps(space: SearchSpace) -> dict[int, Any]:
