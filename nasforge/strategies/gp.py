@@ -40,6 +40,7 @@ from nasforge.strategies.candidates import (
     FeatureMap,
     SpaceIndex,
     candidate_pool,
+    has_graph,
     single_threaded,
 )
 from nasforge.strategies.gp_prior import slope
@@ -135,13 +136,14 @@ class GPStrategy(Strategy):
         features = "onehot" if self.params["kernel"] == "onehot" else self.params["features"]
         self.kernel = make_kernel(self.params["kernel"])
         h = self.params["wl_iterations"]
-        rounds = _WL_AUTO if h == "auto" else (h,)
+        uses_wl = features in ("wl", "wl+onehot") or (features == "auto" and has_graph(self._space()))
+        rounds = (_WL_AUTO if uses_wl else (2,)) if h == "auto" else (h,)  # no WL features: one view
         self._views: dict[int, tuple[SpaceIndex | None, FeatureMap]] = {}
         for r in rounds:
             index = SpaceIndex.get(self._space(), features, r)
             fmap = index.fmap if index is not None else FeatureMap(self._space(), features, r)
             self._views[r] = (index, fmap)
-        self._use_view(2 if h == "auto" else h)
+        self._use_view(2 if h == "auto" else h)  # auto: h=2 until the first refit chooses
         self._hyper: tuple[float, float] | None = None
         self._hyper_at = -1
         self._prior: Any = None  # warm start: a prior mean from earlier studies (gp_prior.py)
