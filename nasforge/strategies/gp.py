@@ -221,13 +221,8 @@ class GPStrategy(Strategy):
             pos = [index.position.get(self._key(t.architecture)) for t in train]
             if all(p is not None for p in pos):
                 return self._prior_all[pos], self._prior_all[self._pool_rows]
-        rounds = self.wl_rounds
-        self._use_view(self._prior_rounds)
-        try:
-            x_train = self._matrix([t.architecture for t in train])
-            return self._prior.mean(x_train), self._prior.mean(self._matrix(cand))
-        finally:
-            self._use_view(rounds)
+        x_train = self._matrix([t.architecture for t in train], self._prior_rounds)
+        return self._prior.mean(x_train), self._prior.mean(self._matrix(cand, self._prior_rounds))
 
     def _similarity(self, a: list[Architecture], b: list[Architecture]) -> np.ndarray:
         """The kernel's similarity matrix ``S`` (``S(x, x) = 1``) between ``a`` and ``b``."""
@@ -240,13 +235,15 @@ class GPStrategy(Strategy):
         xb.resize((xb.shape[0], width))
         return (xa @ xb.T).toarray()
 
-    def _matrix(self, archs: list[Architecture]) -> Any:
-        """Feature rows of ``archs`` (from the whole-space index where possible)."""
+    def _matrix(self, archs: list[Architecture], rounds: int | None = None) -> Any:
+        """Feature rows of ``archs`` (from the whole-space index where possible), with the WL
+        rounds in use or those of ``rounds``."""
+        index, fmap = (self.index, self.fmap) if rounds is None else self._views[rounds]
         keys = [self._key(a) for a in archs]
-        if self.index is not None and all(k in self.index.position for k in keys):
-            return self.index.matrix[[self.index.position[k] for k in keys]]
-        x = self.fmap.matrix(archs, keys)
-        x.resize((x.shape[0], max(len(self.fmap.vocab), 1)))
+        if index is not None and all(k in index.position for k in keys):
+            return index.matrix[[index.position[k] for k in keys]]
+        x = fmap.matrix(archs, keys)
+        x.resize((x.shape[0], max(len(fmap.vocab), 1)))
         return x
 
     def _pool(self, parents: list[Architecture]) -> tuple[list[Architecture], Any] | None:
