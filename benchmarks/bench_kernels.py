@@ -15,7 +15,9 @@ Variants for tuning the WL kernel: ``gp:wl0`` .. ``gp:wl3`` fix the WL rounds ``
 default, h=2 since it was chosen on tuning seeds 0-29 with ``--seed-offset 0``; before, h=1) and
 ``gp:wl-only`` drops the one-hot features from the WL kernel, ``gp:wl-init5`` starts the GP after 5
 random samples instead of 10, ``gp:wl-auto`` chooses h in 0..3 by marginal likelihood (NASBOWL) and
-``gp:wl-pool`` scores the whole space on every ask (``score_budget`` 3e6 instead of 5e5)::
+``gp:wl-pool`` scores the whole space on every ask (``score_budget`` 3e6 instead of 5e5); ``gp:wl-ml``
+fits the signal variance (``amplitude=ml``), ``gp:wl-xi`` sets ``xi=0.1``, ``gp:wl-init20`` starts after
+20 random samples, ``gp:wl-raw`` drops the output warping and ``gp:path`` uses path + one-hot features::
 
     python benchmarks/bench_kernels.py --seed-offset 0 --methods gp:wl1,gp:wl2,gp:wl3 \
         --out benchmarks/results/kernels_tune/wl_h_seeds0-29.txt
@@ -44,6 +46,11 @@ def methods(otmann_candidates: int) -> dict[str, tuple[str, dict[str, object]]]:
         "gp:wl-init5": ("gp", {"kernel": "wl", "n_initial": 5}),
         "gp:wl-auto": ("gp", {"kernel": "wl", "wl_iterations": "auto"}),
         "gp:wl-pool": ("gp", {"kernel": "wl", "score_budget": 3_000_000}),
+        "gp:wl-ml": ("gp", {"kernel": "wl", "amplitude": "ml"}),
+        "gp:wl-xi": ("gp", {"kernel": "wl", "xi": 0.1}),
+        "gp:wl-init20": ("gp", {"kernel": "wl", "n_initial": 20}),
+        "gp:wl-raw": ("gp", {"kernel": "wl", "transform": "none"}),
+        "gp:path": ("gp", {"kernel": "wl", "features": "path+onehot"}),
         "gp:onehot": ("gp", {"kernel": "onehot"}),
         "gp:arc": ("gp", {"kernel": "arc"}),
         "gp:otmann": ("gp", {"kernel": "otmann", "max_candidates": otmann_candidates}),

@@ -163,3 +163,36 @@ def test_float_features_shrink_with_the_distance_between_values() -> None:
     near, mid, far = sim(1e-3, 1.1e-3), sim(1e-3, 5e-3), sim(1e-3, 9e-2)
     assert sim(1e-3, 1e-3) == pytest.approx(1.0)
     assert 1.0 > near > mid > far
+
+
+def test_ml_amplitude_is_the_likelihood_optimum_of_the_chosen_hyperparameters() -> None:
+    """``amplitude="ml"``: the signal variance the GP keeps maximises the Gaussian likelihood of the
+    warped values at the chosen length scale and noise ratio, and that triple beats every other grid
+    point (checked against scipy's multivariate normal, not the GP's own formula)."""
+    from scipy.stats import multivariate_normal
+
+    from nasforge.strategies.gp import _LENGTHSCALES, _NOISES, warp
+
+    space = spaces.create("edge-cell", nodes=4)
+    gp = _told_gp(space, amplitude="ml")
+    ls, noise = gp._hyperparameters()
+    scale = gp._scale
+    train = gp._training(gp.completed)
+    z = warp(np.array([t.value for t in train]), gp.params["transform"])
+    gram = gp._similarity([t.architecture for t in train], [t.architecture for t in train])
+
+    def loglik(length: float, ratio: float, s2: float) -> float:
+        cov = s2 * (np.exp((gram - 1.0) / length) + ratio * np.eye(len(z)))
+        return float(multivariate_normal(np.zeros(len(z)), cov, allow_singular=True).logpdf(z))
+
+    best = loglik(ls, noise, scale)
+    assert scale != 1.0
+    assert best > loglik(ls, noise, 0.8 * scale) and best > loglik(ls, noise, 1.25 * scale)
+    for length in _LENGTHSCALES:
+        for ratio in _NOISES:
+            cov = np.exp((gram - 1.0) / length) + ratio * np.eye(len(z))
+            s2 = float(z @ np.linalg.solve(cov, z)) / len(z)
+            assert loglik(length, ratio, s2) <= best + 1e-6
+    fixed = _told_gp(space)
+    fixed._hyperparameters()
+    assert fixed._scale == 1.0

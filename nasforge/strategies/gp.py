@@ -52,6 +52,7 @@ _WL_AUTO = (0, 1, 2, 3)  # the WL rounds ``wl_iterations="auto"`` chooses from b
 _OTMANN_CANDIDATES = 300
 _NOISES = (0.01, 0.03, 0.1, 0.3)
 TRANSFORMS = ("log", "none")
+AMPLITUDES = ("fixed", "ml")
 
 
 def warp(y: np.ndarray, kind: str = "log") -> np.ndarray:
@@ -94,6 +95,10 @@ class GPStrategy(Strategy):
         score_budget: in an enumerable space, the candidates scored per ask are capped at
             ``score_budget / told`` (the variance costs one triangular solve per candidate), at
             least 400 and at most ``max_candidates``.
+        amplitude: ``fixed`` keeps the kernel's signal variance at 1 (the standardised values'
+            variance); ``ml`` sets it by profile likelihood (its closed-form optimum for each length
+            scale and noise ratio), which scales the predictive deviations that expected improvement
+            weighs.
     """
 
     name = "gp"
@@ -112,11 +117,13 @@ class GPStrategy(Strategy):
         kernel: str = "wl",
         wl_iterations: int | str = 2,
         score_budget: int = 500_000,
+        amplitude: str = "fixed",
     ) -> None:
         check_choice("features", features, FEATURE_KINDS)
         check_choice("kernel", kernel, KERNELS)
         check_choice("transform", transform, TRANSFORMS)
         check_number("xi", xi, 0)
+        check_choice("amplitude", amplitude, AMPLITUDES)
         super().__init__(
             n_initial=positive_int("n_initial", n_initial),
             features=features,
@@ -130,6 +137,7 @@ class GPStrategy(Strategy):
             kernel=kernel,
             wl_iterations=_rounds(wl_iterations),
             score_budget=positive_int("score_budget", score_budget),
+            amplitude=amplitude,
         )
 
     def on_setup(self) -> None:
@@ -145,6 +153,7 @@ class GPStrategy(Strategy):
             self._views[r] = (index, fmap)
         self._use_view(2 if h == "auto" else h)  # auto: h=2 until the first refit chooses
         self._hyper: tuple[float, float] | None = None
+        self._scale = 1.0  # the kernel's signal variance (``amplitude="ml"``: by profile likelihood)
         self._hyper_at = -1
         self._prior: Any = None  # warm start: a prior mean from earlier studies (gp_prior.py)
         self._prior_all: np.ndarray | None = None
@@ -205,7 +214,7 @@ class GPStrategy(Strategy):
         k_cand = np.exp((s_cand - 1.0) / ls)
         mu = k_cand @ alpha + b * prior_cand
         v = solve_triangular(chol, k_cand.T, lower=True)
-        sigma = np.sqrt(np.maximum(1.0 + noise - np.einsum("ij,ij->j", v, v), 1e-12))
+        sigma = np.sqrt(self._scale * np.maximum(1.0 + noise - np.einsum("ij,ij->j", v, v), 1e-12))
         best = z.max() + self.params["xi"]
         u = (mu - best) / sigma
         ei = (mu - best) * ndtr(u) + sigma * np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
@@ -297,8 +306,9 @@ class GPStrategy(Strategy):
             train = self._training()
         z = warp(np.array([t.value for t in train], dtype=float), self.params["transform"])
         archs = [t.architecture for t in train]
-        best: tuple[float, float, float, int] | None = None
+        best: tuple[float, float, float, int, float] | None = None
         eye = np.eye(len(z))
+        profile = self.params["amplitude"] == "ml"
         for h in self._views:
             self._use_view(h)
             gram = self._similarity(archs, archs)
@@ -310,10 +320,15 @@ class GPStrategy(Strategy):
                     except np.linalg.LinAlgError:
                         continue
                     alpha = cho_solve((chol, True), z)
-                    ll = -0.5 * float(z @ alpha) - float(np.log(np.diag(chol)).sum())
+                    quad = float(z @ alpha)
+                    # ml: the signal variance s2 at its closed-form optimum quad / n, noise as a ratio to it
+                    scale = max(quad / len(z), 1e-12) if profile else 1.0
+                    logdet = float(np.log(np.diag(chol)).sum())
+                    ll = -0.5 * quad / scale - 0.5 * len(z) * math.log(scale) - logdet
                     if best is None or ll > best[0]:
-                        best = (ll, ls, noise, h)
+                        best = (ll, ls, noise, h, scale)
         self._hyper = (best[1], best[2]) if best is not None else (0.2, 0.1)
+        self._scale = best[4] if best is not None else 1.0
         self._use_view(best[3] if best is not None else next(iter(self._views)))
         self._hyper_at = mark
         return self._hyper
