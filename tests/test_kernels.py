@@ -179,7 +179,8 @@ def test_ml_amplitude_is_the_likelihood_optimum_of_the_chosen_hyperparameters() 
     scale = gp._scale
     train = gp._training(gp.completed)
     z = warp(np.array([t.value for t in train]), gp.params["transform"])
-    gram = gp._similarity([t.architecture for t in train], [t.architecture for t in train])
+    archs = [t.architecture for t in train]
+    gram = gp._similarity(archs, archs)
 
     def loglik(length: float, ratio: float, s2: float) -> float:
         cov = s2 * (np.exp((gram - 1.0) / length) + ratio * np.eye(len(z)))
