@@ -17,7 +17,9 @@ default, h=2 since it was chosen on tuning seeds 0-29 with ``--seed-offset 0``; 
 random samples instead of 10, ``gp:wl-auto`` chooses h in 0..3 by marginal likelihood (NASBOWL) and
 ``gp:wl-pool`` scores the whole space on every ask (``score_budget`` 3e6 instead of 5e5); ``gp:wl-ml``
 fits the signal variance (``amplitude=ml``), ``gp:wl-xi`` sets ``xi=0.1``, ``gp:wl-init20`` starts after
-20 random samples, ``gp:wl-raw`` drops the output warping and ``gp:path`` uses path + one-hot features::
+20 random samples, ``gp:wl-raw`` drops the output warping, ``gp:path`` uses path + one-hot features,
+``gp:wl-local`` scores at most 3000 random candidates per ask (default 30000) and ``gp:wl-par10`` adds
+the neighbours of the 10 best instead of the 5 best::
 
     python benchmarks/bench_kernels.py --seed-offset 0 --methods gp:wl1,gp:wl2,gp:wl3 \
         --out benchmarks/results/kernels_tune/wl_h_seeds0-29.txt
@@ -50,6 +52,8 @@ def methods(otmann_candidates: int) -> dict[str, tuple[str, dict[str, object]]]:
         "gp:wl-xi": ("gp", {"kernel": "wl", "xi": 0.1}),
         "gp:wl-init20": ("gp", {"kernel": "wl", "n_initial": 20}),
         "gp:wl-raw": ("gp", {"kernel": "wl", "transform": "none"}),
+        "gp:wl-local": ("gp", {"kernel": "wl", "max_candidates": 3000}),
+        "gp:wl-par10": ("gp", {"kernel": "wl", "n_parents": 10}),
         "gp:path": ("gp", {"kernel": "wl", "features": "path+onehot"}),
         "gp:onehot": ("gp", {"kernel": "onehot"}),
         "gp:arc": ("gp", {"kernel": "arc"}),
