@@ -24,7 +24,7 @@ Defaults are the full protocol (tuning 2 widths x 2 epoch counts x 5 seeds, 3 re
 default search's 270 s and 2 workers; about 40 minutes on 2 free cores). A reduced run (about 8
 minutes; results in ``benchmarks/results/fabric/``)::
 
-    /work/bin/benchlock python benchmarks/bench_fabric.py --tune-seeds 0 --tune-epochs 15,25 \\
+    python benchmarks/bench_fabric.py --tune-seeds 0 --tune-epochs 15,25 \\
         --seeds 1000 --chain-workers 1 --out-dir benchmarks/results/fabric/run1
 """
 

@@ -7,7 +7,7 @@ arm searches the same chain plus ``lr`` (log 1e-4..1e-1), ``weight_decay`` (log 
 trial's *test* accuracy (reporting only), mean +- standard deviation over seeds, arms side by side::
 
     python benchmarks/bench_joint.py                                          # the issue's protocol
-    /work/bin/benchlock python benchmarks/bench_joint.py --tasks mnist1d --seeds 1 --trials 8 --epochs 2
+    python benchmarks/bench_joint.py --tasks mnist1d --seeds 1 --trials 8 --epochs 2
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ Ratios per seed (``acc - RE acc`` in points, ``search time / RE search time``), 
 Defaults are the issue's protocol (3 seeds 1000-1002, RE 50 x 8 epochs, supernets 10 epochs, cell
 of 4 nodes, 8 channels, 1 cell per stage; about 2 hours on 2 cores). A reduced run::
 
-    /work/bin/benchlock python benchmarks/bench_oneshot.py --seeds 1000,1001 --re-trials 8 --epochs 3 \\
+    python benchmarks/bench_oneshot.py --seeds 1000,1001 --re-trials 8 --epochs 3 \\
         --supernet-epochs 3 --spos-queries 40 --out benchmarks/results/bench_oneshot.txt
 """
 

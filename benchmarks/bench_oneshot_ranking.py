@@ -33,7 +33,7 @@ resamples of the architectures; :mod:`nasforge.bench.ranking`), and its wall tim
 Bar (issue 12): tau >= 0.3 for SPOS. Defaults are the issue's protocol (30 architectures, 10
 stand-alone epochs, 8 channels). A reduced run::
 
-    /work/bin/benchlock python benchmarks/bench_oneshot_ranking.py --epochs 6 --channels 4 \\
+    python benchmarks/bench_oneshot_ranking.py --epochs 6 --channels 4 \\
         --out-dir benchmarks/results/oneshot_ranking/reduced_e6_c4
 """
 

@@ -8,8 +8,8 @@ validation accuracy; :mod:`nasforge.warmstart`). Printed: mean validation regret
 table best valid minus best valid found) at 25, 50 and 100 queries, warm vs cold, over held-out seeds
 (default 1000-1029; tune on 0-9), and on how many datasets warm@25 <= half of cold@25::
 
-    /work/bin/benchlock python benchmarks/bench_warmstart.py --strategies regularized-evolution
-    /work/bin/benchlock python benchmarks/bench_warmstart.py --strategies gp --seeds 10
+    python benchmarks/bench_warmstart.py --strategies regularized-evolution
+    python benchmarks/bench_warmstart.py --strategies gp --seeds 10
 """
 
 from __future__ import annotations
