@@ -7,8 +7,9 @@
 Per seed, three searches on the same chain space and training recipe:
 
 * ``re-scratch``: regularized evolution, every trial trained from scratch for ``--epochs`` epochs,
-  ``--trials`` trials. Its final incumbent (best validation accuracy) has test accuracy ``A*``, and its
-  total training epochs ``E*`` are the baseline.
+  ``--trials`` trials. Its final incumbent (by the project's selection rule: validation accuracy,
+  then validation loss) has test accuracy ``A*``, and its total training epochs ``E*`` are the
+  baseline.
 * ``nash``: NASH hill climbing (a start trained ``--epochs``, then children made by
   ``--nash-morphisms`` exact morphisms, fine-tuned ``--child-epochs`` with SGDR);
 * ``re-inherit``: the same regularized evolution with ``inherit_weights=True`` and children trained
@@ -19,12 +20,14 @@ ratio (training epochs spent until its incumbent, chosen by validation accuracy,
 >= ``A*``) / ``E*``; "not reached" when it never does within ``E*``. The test split only reports: the
 same ratio on validation (until the incumbent's validation accuracy reaches re-scratch's final best
 validation accuracy) is printed as the "valid ratio", the figure to choose settings by on pilot seeds.
-Printed per seed and as median [min, max] over seeds; also written to ``--out``.
+Printed per seed and as median [min, max] over seeds; also written to ``--out``; ``--json`` also keeps
+every trial's metrics, so another reading of the same runs needs no retraining.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -41,12 +44,16 @@ SPACE: dict[str, Any] = {
 
 
 def curve(trials: list[Any]) -> list[tuple[int, float, float]]:
-    """``(cumulative epochs, incumbent valid acc, incumbent test acc)`` after each trial (in order)."""
-    out, spent, best = [], 0, None
+    """``(cumulative epochs, incumbent valid acc, incumbent test acc)`` after each trial (in order); the
+    incumbent is the one ``nasforge best`` would pick from the trials so far (:mod:`nasforge.selection`:
+    validation accuracy, then validation loss, then fewer parameters)."""
+    from nasforge.selection import best_trial
+
+    out, spent, seen = [], 0, []
     for t in sorted(trials, key=lambda t: t.number):
         spent += int(t.metrics.get("epochs", 0))
-        if t.value is not None and (best is None or t.value > best.value):
-            best = t
+        seen.append(t)
+        best = best_trial(seen)
         if best is not None:
             out.append((spent, float(best.value), float(best.metrics["test_acc"])))
     return out
@@ -77,7 +84,8 @@ def one_seed(seed: int, args: argparse.Namespace, task: Any, log: Any) -> dict[s
     base = curve(scratch)
     budget, target, valid_target = base[-1][0], base[-1][2], base[-1][1]
     result: dict[str, Any] = {"seed": seed, "target": target, "budget": budget,
-                              "re-scratch": (1.0, len(scratch), time.perf_counter() - started)}
+                              "re-scratch": (1.0, len(scratch), time.perf_counter() - started),
+                              "trials": {"re-scratch": _records(scratch)}}
     child = args.child_epochs
     plans = {
         "nash": (strategies.create("nash", n_neighbours=args.nash_neighbours, n_morphisms=args.nash_morphisms,
@@ -90,6 +98,7 @@ def one_seed(seed: int, args: argparse.Namespace, task: Any, log: Any) -> dict[s
     for label, (strategy, n_trials) in plans.items():
         t0 = time.perf_counter()
         trials = run_search(label, strategy, evaluator, space, seed, n_trials, store)
+        result["trials"][label] = _records(trials)
         points = [p for p in curve(trials) if p[0] <= budget]
         reached = next((spent for spent, _, test in points if test >= target), None)
         ratio = None if reached is None else reached / budget
@@ -107,6 +116,11 @@ def one_seed(seed: int, args: argparse.Namespace, task: Any, log: Any) -> dict[s
                         f"{result[k][3]:.4f}, {result[k][1]} trials, {result[k][2]:.0f}s)" for k in plans))
     log(line)
     return result
+
+
+def _records(trials: list[Any]) -> list[dict[str, Any]]:
+    keys = ("epochs", "valid_acc", "valid_loss", "test_acc", "params")
+    return [{"number": t.number, **{k: t.metrics.get(k) for k in keys}} for t in trials]
 
 
 def _fmt(ratio: float | None) -> str:
@@ -137,6 +151,7 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=0.01, help="the recipe's learning rate")
     p.add_argument("--child-lr", type=float, default=None, help="NASH children's SGDR start (default: --lr)")
     p.add_argument("--out", default="benchmarks/results/bench_morphisms.txt")
+    p.add_argument("--json", default=None, help="also write every trial's metrics to this JSON file")
     p.add_argument("--workdir", default=None, help="where the study stores go (default: a temp dir)")
     p.add_argument("--note", default="", help="a line recorded at the top of the output (e.g. the reduction)")
     args = p.parse_args()
@@ -168,6 +183,9 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=1) + "\n",
+                                   encoding="utf-8")
 
 
 if __name__ == "__main__":
