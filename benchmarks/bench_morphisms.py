@@ -49,11 +49,10 @@ def curve(trials: list[Any]) -> list[tuple[int, float, float]]:
     validation accuracy, then validation loss, then fewer parameters)."""
     from nasforge.selection import best_trial
 
-    out, spent, seen = [], 0, []
+    out, spent, best = [], 0, None
     for t in sorted(trials, key=lambda t: t.number):
         spent += int(t.metrics.get("epochs", 0))
-        seen.append(t)
-        best = best_trial(seen)
+        best = best_trial([t] if best is None else [best, t])  # the rule is a minimum: pairwise suffices
         if best is not None:
             out.append((spent, float(best.value), float(best.metrics["test_acc"])))
     return out
