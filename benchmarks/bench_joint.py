@@ -25,8 +25,9 @@ HP = {"lr": {"low": 1e-4, "high": 1e-1, "log": True},
 
 
 def run(task: str, strategy: str, joint: bool, seed: int, trials: int, epochs: int,
-        store: Path) -> tuple[float, float]:
-    """(test accuracy, validation accuracy) of the best-by-validation trial of one study."""
+        store: Path, default_first: int = 0) -> tuple[float, float, float]:
+    """(test accuracy, validation accuracy, validation loss) of the best-by-validation trial of one
+    study; ``default_first``: the joint space's first candidates train with the default recipe."""
     import nasforge as nf
     from nasforge.estimate.train import TrainEvaluator
     from nasforge.space.joint import JointSpace
@@ -34,7 +35,7 @@ def run(task: str, strategy: str, joint: bool, seed: int, trials: int, epochs: i
     ev = TrainEvaluator(task, epochs=epochs, latency_repeats=0, device="cpu", threads=1)
     ev.prepare()
     arch = nf.spaces.create("chain", input_kind=ev.task_data.input_kind, max_layers=4, widths=[16, 32, 64])
-    space = JointSpace(arch, HP) if joint else arch
+    space = JointSpace(arch, HP, default_first=default_first) if joint else arch
     ev.space = space
     start = max(2, trials // 3)  # random trials before the model is used
     options = {"n_startup_trials": start} if strategy == "tpe" else {"n_initial": start}
@@ -42,7 +43,7 @@ def run(task: str, strategy: str, joint: bool, seed: int, trials: int, epochs: i
                             strategy=nf.strategies.create(strategy, **options), evaluator=ev, seed=seed)
     study.optimize(n_trials=trials, show_progress=False)
     best = study.best_trial
-    return float(best.metrics["test_acc"]), float(best.value)
+    return float(best.metrics["test_acc"]), float(best.value), float(best.metrics["valid_loss"])
 
 
 def main() -> None:
@@ -55,6 +56,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--arms", default="arch,joint", help="which arms to run (a tuning run of a change "
                    "that touches only the joint arm may skip the other)")
+    p.add_argument("--default-first", type=int, default=0, help="joint arm: the first K candidates "
+                   "pair a random architecture with the default recipe (JointSpace default_first)")
     p.add_argument("--out", default=None)
     args = p.parse_args()
     seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
@@ -62,7 +65,8 @@ def main() -> None:
     lines = [
         "# bench_joint: best-by-validation test accuracy, joint (chain + lr + weight decay + batch size) vs "
         "architecture-only (default recipe), same trial budget",
-        f"# tasks {args.tasks}, seeds {seeds}, {args.trials} trials x {args.epochs} epochs per study",
+        f"# tasks {args.tasks}, seeds {seeds}, {args.trials} trials x {args.epochs} epochs per study; "
+        f"joint default_first={args.default_first}",
         "# " + (f"issue protocol on {args.tasks}" if full else
                 "REDUCED run (issue protocol: mnist1d + digits, 3 seeds, 30 trials x 10 epochs)"),
         f"{'task':8} {'strategy':6} {'arch-only':>16} {'joint':>16} {'seconds':>8}",
@@ -73,7 +77,8 @@ def main() -> None:
         for task in args.tasks.split(","):
             for strategy in args.strategies.split(","):
                 t0 = time.perf_counter()
-                arms = [[run(task, strategy, joint, s, args.trials, args.epochs, store) for s in seeds]
+                arms = [[run(task, strategy, joint, s, args.trials, args.epochs, store,
+                             args.default_first if joint else 0) for s in seeds]
                         if name in args.arms.split(",") else None
                         for name, joint in (("arch", False), ("joint", True))]
                 tests = [None if a is None else [r[0] for r in a] for a in arms]
@@ -83,7 +88,9 @@ def main() -> None:
                 valid = ["-" if a is None else " ".join(f"{r[1]:.4f}" for r in a) for a in arms]
                 lines.append(f"#   validation (for choosing settings), per seed: arch-only {valid[0]}; "
                              f"joint {valid[1]}")
-                print("\n".join(lines[-2:]), flush=True)
+                loss = ["-" if a is None else " ".join(f"{r[2]:.4f}" for r in a) for a in arms]
+                lines.append(f"#   validation loss of the same trials: arch-only {loss[0]}; joint {loss[1]}")
+                print("\n".join(lines[-3:]), flush=True)
     if args.out:
         Path(args.out).write_text("\n".join(lines) + "\n")
 

@@ -172,6 +172,7 @@ def test_cli_hp_search_then_export_records_the_recipe(tmp_path, capsys) -> None:
         ("lr=0..0.1:log", "hp lr: a log range needs low > 0, got low=0.0"),
         ("optimizer=adamw,rmsprop", "optimizer must be one of ['adamw', 'adam', 'sgd'], got 'rmsprop'"),
         ("epochz=1,2", "unknown training hyperparameter 'epochz'; the evaluator takes ["),
+        ("default_first=-3", "hp default_first: how many first candidates train with the default recipe"),
     ],
 )
 def test_cli_bad_hp_exits_2_with_one_line(tmp_path, capsys, flag: str, needle: str) -> None:
@@ -182,6 +183,23 @@ def test_cli_bad_hp_exits_2_with_one_line(tmp_path, capsys, flag: str, needle: s
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0], err
     assert not store.exists()
+
+
+def test_cli_default_first_trains_the_default_recipe_first(tmp_path, capsys) -> None:
+    from nasforge.cli.main import main
+    from nasforge.study import Study
+
+    store = tmp_path / "d.db"
+    rc = main(["search", "--store", str(store), "--name", "d", *TINY, "--hp", "lr=1e-3..1e-1:log",
+               "--hp", "default_first=2"])
+    out = capsys.readouterr()
+    assert rc == 0, out.out + out.err
+    study = Study.load(store=store, name="d", build_evaluator=False)
+    assert study.space.default_first == 2
+    lrs = [t.architecture["hp"]["lr"] for t in sorted(study.trials, key=lambda t: t.number)]
+    assert lrs[:2] == [0.01, 0.01] and lrs[2] != 0.01
+    assert main(["search", "--store", str(tmp_path / "e.db"), *TINY, "--hp", "default_first=2"]) == 2
+    assert "needs at least one searched hyperparameter" in capsys.readouterr().err
 
 
 def test_tpe_samples_floats_as_floats_after_startup() -> None:
@@ -197,3 +215,22 @@ def test_tpe_samples_floats_as_floats_after_startup() -> None:
         lrs.append(lr)
         tpe.tell(Trial(number, arch, TrialState.COMPLETE, -abs(math.log10(lr) + 2.5), {}))
     assert all(lr not in grid for lr in lrs[3:])  # continuous, not snapped to the flat view's grid
+
+
+def test_default_first_config_and_default_recipe() -> None:
+    space = nf.spaces.joint(nf.spaces.create("chain", max_layers=3), default_first=4,
+                            lr=LogFloat(0.05, 0.1), optimizer=["sgd", "adamw"],
+                            momentum=UniformFloat(0.5, 0.99), batch_size=[32, 64])
+    again = nf.space.SearchSpace.from_config(space.to_config())
+    assert again.default_first == 4 and again.to_config() == space.to_config()
+    # lr's recipe default (0.01) is outside 0.05..0.1: the log middle; batch size 128 is not a choice:
+    # the first; adamw is a choice: kept, so momentum (sgd only) is inactive
+    default = space.default_hp()
+    assert default["optimizer"] == "adamw" and "momentum" not in default
+    assert math.isclose(default["lr"], math.sqrt(0.05 * 0.1)) and default["batch_size"] == 32
+    space.validate(space.initial_candidate(np.random.default_rng(0), 3))
+    assert space.initial_candidate(np.random.default_rng(0), 4) is None
+    # without default_first the config is what it was before the option existed
+    assert "default_first" not in _space().to_config()
+    with pytest.raises(ConfigError, match="default_first"):
+        nf.spaces.joint("chain", default_first=-1)

@@ -303,3 +303,29 @@ def test_wl_features_equal_for_isomorphic_genotypes() -> None:
     c = Architecture("nasbench-graph", {"link": [0, 0, 1, 1], "ops": ["gat", "gcn", "sage", "fc"]})
     assert sorted(fmap.tokens(a)) == sorted(fmap.tokens(b))
     assert sorted(fmap.tokens(a)) != sorted(fmap.tokens(c))
+
+
+@pytest.mark.parametrize("name", [n for n in _names() if not _needs_morphisms(n)])
+def test_joint_default_first_is_asked_first_and_replays(name: str) -> None:
+    """A joint space's initial design (``default_first``) comes before any strategy's own proposals:
+    the first asks are distinct architectures with the default recipe; replay asks the same next."""
+    space = spaces.joint(spaces.create("chain", max_layers=3), default_first=3,
+                         lr=spaces.LogFloat(1e-4, 1e-1), batch_size=[64, 128])
+    default = space.default_hp()
+    assert default == {"lr": 0.01, "batch_size": 128}
+    original = _make(name).setup(space, seed=4)
+    stored = []
+    for number in range(6):
+        cand = original.ask()
+        if number < 3:
+            assert cand.architecture["hp"] == default and cand.info.get("initial_design")
+        else:
+            assert not cand.info.get("initial_design")
+        trial = _trial(number, space, cand.architecture)
+        original.tell(trial)
+        stored.append(trial)
+    assert len({space.canonical_hash(t.architecture) for t in stored}) == 6
+    replayed = _make(name).setup(space, seed=4)
+    for trial in stored:
+        replayed.tell(trial)
+    assert replayed.ask().architecture == original.ask().architecture

@@ -74,6 +74,12 @@ class SearchSpace(ABC):
     def validate(self, arch: Architecture) -> None:
         """Raise :class:`SpaceError` naming the offending field if ``arch`` is not in this space."""
 
+    def initial_candidate(self, rng: np.random.Generator, n_asked: int) -> Architecture | None:
+        """The space's own initial design: a genotype every strategy evaluates as its ``n_asked``-th
+        candidate before its own proposals, or ``None`` (the default: no initial design). A joint
+        space with ``default_first`` pairs its first architectures with the default recipe."""
+        return None
+
     def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
         """A random neighbour different from ``arch`` (default: a random element of neighbours)."""
         options = self.neighbours(arch)

@@ -52,7 +52,7 @@ class JointSpace(SearchSpace):
     input_kinds: ClassVar[frozenset[str]] = frozenset({"1d", "2d", "tabular"})
 
     def __init__(self, space: Any = None, hp: Mapping[str, Any] | None = None,
-                 input_kind: str | None = None) -> None:
+                 input_kind: str | None = None, default_first: int = 0) -> None:
         from nasforge.space import create
 
         if isinstance(space, SearchSpace):
@@ -67,10 +67,15 @@ class JointSpace(SearchSpace):
         specs = DEFAULT_HP if hp is None else hp
         if not isinstance(specs, Mapping) or not specs:
             raise ConfigError(f"joint: hp must be a non-empty table name -> spec, got {hp!r}")
+        if isinstance(default_first, bool) or not isinstance(default_first, int) or default_first < 0:
+            raise ConfigError(f"joint: default_first must be an integer >= 0 (how many first candidates "
+                              f"train with the default recipe), got {default_first!r}")
         self.inner = inner
         self.hps: list[HP] = make_hps(specs)
+        self.default_first = default_first
         self.input_kinds = inner.input_kinds  # type: ignore[misc]
-        super().__init__(space=inner.to_config(), hp={h.name: h.to_config() for h in self.hps})
+        extra = {"default_first": default_first} if default_first else {}  # older configs stay equal
+        super().__init__(space=inner.to_config(), hp={h.name: h.to_config() for h in self.hps}, **extra)
 
     # -- genotypes ----------------------------------------------------------------------------
     def split(self, arch: Architecture) -> tuple[Architecture, dict[str, Any]]:
@@ -91,6 +96,33 @@ class JointSpace(SearchSpace):
 
     def sample(self, rng: np.random.Generator) -> Architecture:
         return self.join(self.inner.sample(rng), self._sample_hp(rng))
+
+    def default_hp(self) -> dict[str, Any]:
+        """The default recipe in this space: each active hyperparameter at the
+        :class:`~nasforge.recipe.Recipe` default where its range or choices hold it, else at the middle of
+        its (log) range or its first choice (ConfigSpace's convention)."""
+        from nasforge.recipe import Recipe
+
+        recipe = Recipe().to_dict()
+        values: dict[str, Any] = {}
+        for h in self.hps:
+            if not h.active(values):
+                continue
+            value = recipe.get(h.name)
+            try:
+                h.param.validate(value)
+            except SpaceError:
+                value = h.from_unit(0.5) if h.is_float else h.param.choices[0]  # type: ignore[union-attr]
+            values[h.name] = float(value) if h.is_float else value
+        return values
+
+    def initial_candidate(self, rng: np.random.Generator, n_asked: int) -> Architecture | None:
+        """With ``default_first = k``: the first ``k`` candidates of any strategy are random
+        architectures trained with :meth:`default_hp` (the default configuration first, as in SMAC's
+        initial design), so the search starts from the recipe an architecture-only search would use."""
+        if n_asked >= self.default_first:
+            return None
+        return self.join(self.inner.sample(rng), self.default_hp())
 
     def validate(self, arch: Architecture) -> None:
         genes = arch.genes
@@ -286,10 +318,11 @@ class JointSpace(SearchSpace):
         raise AttributeError(attr)
 
 
-def joint(space: Any = None, /, **hp: Any) -> JointSpace:
+def joint(space: Any = None, /, *, default_first: int = 0, **hp: Any) -> JointSpace:
     """``space`` (object, config or name) searched together with the training hyperparameters ``hp``
-    (``lr=LogFloat(1e-4, 1e-1)``, ``batch_size=[64, 128, 256]``, ...; none given: :data:`DEFAULT_HP`)."""
-    return JointSpace(space, hp or None)
+    (``lr=LogFloat(1e-4, 1e-1)``, ``batch_size=[64, 128, 256]``, ...; none given: :data:`DEFAULT_HP`);
+    ``default_first``: see :meth:`JointSpace.initial_candidate`."""
+    return JointSpace(space, hp or None, default_first=default_first)
 
 
 def recipe_of(arch: Architecture) -> dict[str, Any]:

@@ -107,7 +107,7 @@ class Strategy(ABC):
         """The next candidate; never a pending or evaluated architecture unless exhausted."""
         space = self._space()
         self.rng = np.random.default_rng([self.seed, len(self.history), len(self.pending)])
-        candidate = self._warm_candidate()
+        candidate = self._warm_candidate() or self._initial_candidate()
         for _ in range(0 if candidate is not None else self.retries_per_ask()):
             proposal = self.propose()
             if not self._known(proposal.architecture):
@@ -143,6 +143,19 @@ class Strategy(ABC):
         for arch in self._portfolio:
             if not self._known(arch):
                 return Candidate(arch, info={"warm_start": True})
+        return None
+
+    def _initial_candidate(self) -> Candidate | None:
+        """A new genotype of the space's initial design (:meth:`SearchSpace.initial_candidate`), if
+        it has one for this ask."""
+        space = self._space()
+        n_asked = len(self.history) + len(self.pending)
+        for _ in range(_MAX_RETRIES):
+            arch = space.initial_candidate(self.rng, n_asked)
+            if arch is None:
+                return None
+            if not self._known(arch):
+                return Candidate(arch, info={"initial_design": True})
         return None
 
     def retries_per_ask(self) -> int:
