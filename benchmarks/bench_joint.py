@@ -3,8 +3,10 @@
 Protocol of issue 17 (the defaults): MNIST-1D and digits, 3 seeds, the same trial budget for both arms,
 TPE, SMAC and GP. The architecture-only arm searches the chain space with the default recipe; the joint
 arm searches the same chain plus ``lr`` (log 1e-4..1e-1), ``weight_decay`` (log 1e-5..1e-1) and
-``batch_size`` (64, 128, 256). Selection is by validation accuracy; the table prints the selected
-trial's *test* accuracy (reporting only), mean +- standard deviation over seeds, arms side by side::
+``batch_size`` (64, 128, 256), its random start (the first ``trials // 3`` candidates) trained with
+the default recipe (``default_first``; chosen on digits tuning seeds 0-2, ``results/joint_default/``).
+Selection is by validation accuracy; the table prints the selected trial's *test* accuracy (reporting
+only), mean +- standard deviation over seeds, arms side by side::
 
     python benchmarks/bench_joint.py                                          # the issue's protocol
     python benchmarks/bench_joint.py --tasks mnist1d --seeds 1 --trials 8 --epochs 2
@@ -56,10 +58,13 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--arms", default="arch,joint", help="which arms to run (a tuning run of a change "
                    "that touches only the joint arm may skip the other)")
-    p.add_argument("--default-first", type=int, default=0, help="joint arm: the first K candidates "
-                   "pair a random architecture with the default recipe (JointSpace default_first)")
+    p.add_argument("--default-first", type=int, default=None, help="joint arm: the first K candidates "
+                   "pair a random architecture with the default recipe (JointSpace default_first; "
+                   "default: the strategies' random start, max(2, trials // 3); 0: off)")
     p.add_argument("--out", default=None)
     args = p.parse_args()
+    if args.default_first is None:
+        args.default_first = max(2, args.trials // 3)
     seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
     full = args.seeds >= 3 and args.trials >= 30 and args.epochs >= 10  # per task: the protocol's sizes
     lines = [
