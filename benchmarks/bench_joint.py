@@ -26,6 +26,11 @@ HP = {"lr": {"low": 1e-4, "high": 1e-1, "log": True},
       "batch_size": [64, 128, 256]}
 
 
+def random_start(trials: int) -> int:
+    """Random trials before a strategy's model is used (and, by default, trained on the default recipe)."""
+    return max(2, trials // 3)
+
+
 def run(task: str, strategy: str, joint: bool, seed: int, trials: int, epochs: int,
         store: Path, default_first: int = 0) -> tuple[float, float, float]:
     """(test accuracy, validation accuracy, validation loss) of the best-by-validation trial of one
@@ -39,7 +44,7 @@ def run(task: str, strategy: str, joint: bool, seed: int, trials: int, epochs: i
     arch = nf.spaces.create("chain", input_kind=ev.task_data.input_kind, max_layers=4, widths=[16, 32, 64])
     space = JointSpace(arch, HP, default_first=default_first) if joint else arch
     ev.space = space
-    start = max(2, trials // 3)  # random trials before the model is used
+    start = random_start(trials)
     options = {"n_startup_trials": start} if strategy == "tpe" else {"n_initial": start}
     study = nf.Study.create(store=store, name=f"{task}-{strategy}-{joint}-{seed}", space=space,
                             strategy=nf.strategies.create(strategy, **options), evaluator=ev, seed=seed)
@@ -64,7 +69,7 @@ def main() -> None:
     p.add_argument("--out", default=None)
     args = p.parse_args()
     if args.default_first is None:
-        args.default_first = max(2, args.trials // 3)
+        args.default_first = random_start(args.trials)
     seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
     full = args.seeds >= 3 and args.trials >= 30 and args.epochs >= 10  # per task: the protocol's sizes
     lines = [

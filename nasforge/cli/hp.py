@@ -38,6 +38,11 @@ def _default_first(value: Any) -> int:
     return count
 
 
+def _specs(table: dict[str, Any]) -> dict[str, Any]:
+    """The searched hyperparameters of an ``hp`` table (without :data:`DEFAULT_FIRST`)."""
+    return {k: v for k, v in table.items() if k != DEFAULT_FIRST}
+
+
 def hp_table(from_file: Any, flags: list[str] | None) -> dict[str, Any]:
     """The merged ``hp`` table (flags win over the file), each spec in its JSON form, validated."""
     table: dict[str, Any] = {}
@@ -56,7 +61,7 @@ def hp_table(from_file: Any, flags: list[str] | None) -> dict[str, Any]:
             continue
         name, spec = parse_hp_option(item)
         table[name] = spec
-    specs = {k: v for k, v in table.items() if k != DEFAULT_FIRST}
+    specs = _specs(table)
     if table and not specs:
         raise ConfigError(f"hp {DEFAULT_FIRST} needs at least one searched hyperparameter, e.g. "
                           "--hp lr=1e-4..1e-1:log")
@@ -74,7 +79,7 @@ def with_hp(space: Any, table: dict[str, Any]) -> Any:
                           "(its results are looked up, not trained); drop --hp or use a trainable space")
     from nasforge.space.joint import JointSpace
 
-    specs = {k: v for k, v in table.items() if k != DEFAULT_FIRST}
+    specs = _specs(table)
     if isinstance(space, JointSpace):
         first = table.get(DEFAULT_FIRST, space.default_first)
         return JointSpace(space.inner, {**space.params["hp"], **specs}, default_first=first)

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nasforge.checks import check_int
 from nasforge.errors import ConfigError, SpaceError
 from nasforge.space.architecture import Architecture
 from nasforge.space.base import Decision, Graph, SearchSpace
@@ -67,14 +68,12 @@ class JointSpace(SearchSpace):
         specs = DEFAULT_HP if hp is None else hp
         if not isinstance(specs, Mapping) or not specs:
             raise ConfigError(f"joint: hp must be a non-empty table name -> spec, got {hp!r}")
-        if isinstance(default_first, bool) or not isinstance(default_first, int) or default_first < 0:
-            raise ConfigError(f"joint: default_first must be an integer >= 0 (how many first candidates "
-                              f"train with the default recipe), got {default_first!r}")
         self.inner = inner
         self.hps: list[HP] = make_hps(specs)
-        self.default_first = default_first
+        self.default_first: int = check_int("joint: default_first", default_first, 0)  # type: ignore[assignment]
         self.input_kinds = inner.input_kinds  # type: ignore[misc]
-        extra = {"default_first": default_first} if default_first else {}  # older configs stay equal
+        # only when on, so the configs of studies made before the option existed stay equal
+        extra = {"default_first": self.default_first} if self.default_first else {}
         super().__init__(space=inner.to_config(), hp={h.name: h.to_config() for h in self.hps}, **extra)
 
     # -- genotypes ----------------------------------------------------------------------------
