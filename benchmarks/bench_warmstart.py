@@ -10,6 +10,13 @@ table best valid minus best valid found) at 25, 50 and 100 queries, warm vs cold
 
     python benchmarks/bench_warmstart.py --strategies regularized-evolution
     python benchmarks/bench_warmstart.py --strategies gp --seeds 10
+
+``--complete-sources N`` replaces the source studies by the ``N`` best architectures of each source's
+*complete* table (every architecture evaluated), the best data a source study could ever record (the
+store keeps at most :data:`nasforge.warmstart.MAX_TRIALS` per source): an upper bound for this warm
+start, the search itself unchanged::
+
+    python benchmarks/bench_warmstart.py --complete-sources 200 --queries 25
 """
 
 from __future__ import annotations
@@ -51,6 +58,15 @@ def search(name: str, dataset: str, seed: int, queries: int, warm: dict[str, Any
     return trace, done
 
 
+def complete_source(dataset: str, n: int) -> list[list[Any]]:
+    """The ``n`` best architectures of ``dataset``'s complete table as source trials [genes, valid_acc]."""
+    from nasforge.space.nasbench_graph import NasBenchGraphSpace
+
+    space = NasBenchGraphSpace(dataset=dataset)
+    archs, valid = space.all_architectures(), space.table.valid  # both in the table's row order
+    return [[archs[r].genes, float(valid[r])] for r in np.argsort(-valid, kind="stable")[:n]]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--strategies", default="gp,regularized-evolution")
@@ -60,6 +76,8 @@ def main() -> None:
     p.add_argument("--source-seed", type=int, default=500)
     p.add_argument("--queries", type=int, default=100)
     p.add_argument("--top-k", type=int, default=10, help="warm-start portfolio size")
+    p.add_argument("--complete-sources", type=int, default=0, metavar="N",
+                   help="sources: the N best rows of each complete table instead of source studies")
     p.add_argument("--out", default=None)
     args = p.parse_args()
     import torch
@@ -70,11 +88,15 @@ def main() -> None:
     seeds = range(args.seed_offset, args.seed_offset + args.seeds)
     marks = [m for m in MARKS if m <= args.queries]
     lines = [f"bench_warmstart: leave-one-dataset-out, {args.queries} queries, held-out seeds "
-             f"{seeds.start}-{seeds.stop - 1}, sources: one {args.queries}-query study per other dataset "
-             f"(seed {args.source_seed}), portfolio top-k {args.top_k}; mean validation regret (pp)"]
+             f"{seeds.start}-{seeds.stop - 1}, sources: "
+             + (f"the {args.complete_sources} best rows of each other dataset's complete table"
+                if args.complete_sources else
+                f"one {args.queries}-query study per other dataset (seed {args.source_seed})")
+             + f", portfolio top-k {args.top_k}; mean validation regret (pp)"]
     started = time.perf_counter()
     for name in args.strategies.split(","):
-        sources = {d: search(name, d, args.source_seed, args.queries, None, {})[1] for d in DATASETS}
+        sources = ({d: complete_source(d, args.complete_sources) for d in DATASETS} if args.complete_sources
+                   else {d: search(name, d, args.source_seed, args.queries, None, {})[1] for d in DATASETS})
         lines += ["", f"strategy {name}:",
                   f"{'dataset':10} " + " ".join(f"{f'cold@{m}':>8} {f'warm@{m}':>8}" for m in marks)
                   + f" {'warm/cold@25':>12}"]
